@@ -1,0 +1,216 @@
+package weft
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/weftio/weft/core"
+)
+
+// CallOption configures one dispatch from a workflow.
+type CallOption func(*callOptions)
+
+type callOptions struct {
+	tags    []string
+	meta    map[string]string
+	timeout time.Duration
+}
+
+// Tags attaches tags to the dispatched task or child workflow.
+func Tags(tags ...string) CallOption {
+	return func(o *callOptions) { o.tags = append(o.tags, tags...) }
+}
+
+// Meta attaches metadata to the dispatched task or child workflow.
+func Meta(m map[string]string) CallOption {
+	return func(o *callOptions) {
+		if o.meta == nil {
+			o.meta = map[string]string{}
+		}
+		maps.Copy(o.meta, m)
+	}
+}
+
+// Timeout overrides the reference's caller-side timeout for this call.
+func Timeout(d time.Duration) CallOption { return func(o *callOptions) { o.timeout = d } }
+
+func applyCall(def time.Duration, opts []CallOption) callOptions {
+	o := callOptions{timeout: def}
+	for _, f := range opts {
+		f(&o)
+	}
+	slices.Sort(o.tags)
+	o.tags = slices.Compact(o.tags)
+	return o
+}
+
+func failed[T any](ctx Context, err error) *Deferred[T] {
+	return &Deferred[T]{ctx: ctx.replay(), err: err}
+}
+
+// Dispatch starts a task and returns its deferred result.
+func Dispatch[I, O any](ctx Context, ref TaskRef[I, O], in I, opts ...CallOption) *Deferred[O] {
+	input, err := json.Marshal(in)
+	if err != nil {
+		return failed[O](ctx, &core.Error{Code: core.CodeBadInput, Service: ref.service, Method: ref.method, Message: "input does not encode: " + err.Error()})
+	}
+	o := applyCall(ref.timeout, opts)
+	c := ctx.replay()
+	cmd := c.command(&core.Command{Kind: core.KindTask, Name: ref.service + "." + ref.method, Service: ref.service, Method: ref.method,
+		Input: input, Timeout: o.timeout, Tags: o.tags, Meta: o.meta})
+	return newDeferred[O](c, cmd)
+}
+
+// Call runs a task and waits for its result.
+func Call[I, O any](ctx Context, ref TaskRef[I, O], in I, opts ...CallOption) (O, error) {
+	return Dispatch(ctx, ref, in, opts...).Await()
+}
+
+// DispatchChild starts a new child workflow (its id is the command id) and
+// returns the deferred result of its method. Cancelling this workflow
+// cancels the child.
+func DispatchChild[I, O any](ctx Context, ref WorkflowRef[I, O], in I, opts ...CallOption) *Deferred[O] {
+	input, err := json.Marshal(in)
+	if err != nil {
+		return failed[O](ctx, &core.Error{Code: core.CodeBadInput, Workflow: ref.workflow, Method: ref.method, Message: "input does not encode: " + err.Error()})
+	}
+	o := applyCall(ref.timeout, opts)
+	c := ctx.replay()
+	cmd := c.command(&core.Command{Kind: core.KindChild, Name: ref.workflow + "." + ref.method, Workflow: ref.workflow, Method: ref.method,
+		Input: input, Timeout: o.timeout, Tags: o.tags, Meta: o.meta})
+	return newDeferred[O](c, cmd)
+}
+
+// CallChild runs a child workflow and waits for its result.
+func CallChild[I, O any](ctx Context, ref WorkflowRef[I, O], in I, opts ...CallOption) (O, error) {
+	return DispatchChild(ctx, ref, in, opts...).Await()
+}
+
+// DispatchMethod runs a method on an existing workflow instance (possibly
+// this one) and returns its deferred result.
+func DispatchMethod[I, O any](ctx Context, ref WorkflowRef[I, O], workflowID string, in I, opts ...CallOption) *Deferred[O] {
+	input, err := json.Marshal(in)
+	if err != nil {
+		return failed[O](ctx, &core.Error{Code: core.CodeBadInput, Workflow: ref.workflow, Method: ref.method, Message: "input does not encode: " + err.Error()})
+	}
+	o := applyCall(ref.timeout, opts)
+	c := ctx.replay()
+	cmd := c.command(&core.Command{Kind: core.KindMethod, Name: ref.workflow + "." + ref.method, Workflow: ref.workflow, Method: ref.method,
+		TargetID: workflowID, Input: input, Timeout: o.timeout})
+	return newDeferred[O](c, cmd)
+}
+
+// Timer returns a deferred that completes after d (counted from Now).
+func Timer(ctx Context, d time.Duration) *Deferred[time.Time] {
+	c := ctx.replay()
+	return newDeferred[time.Time](c, c.command(&core.Command{Kind: core.KindTimer, Name: string(core.KindTimer), Duration: d}))
+}
+
+// TimerUntil returns a deferred that completes at t.
+func TimerUntil(ctx Context, t time.Time) *Deferred[time.Time] {
+	c := ctx.replay()
+	return newDeferred[time.Time](c, c.command(&core.Command{Kind: core.KindTimer, Name: string(core.KindTimer), Until: t.UTC()}))
+}
+
+// Sleep waits for d.
+func Sleep(ctx Context, d time.Duration) error {
+	_, err := Timer(ctx, d).Await()
+	return err
+}
+
+// ReceiveOption filters or limits a signal reception.
+type ReceiveOption func(*core.Command)
+
+// Limit sets how many signals the reception takes (default 1; 0 or less:
+// no limit).
+func Limit(n int) ReceiveOption {
+	return func(c *core.Command) {
+		if n <= 0 {
+			n = -1
+		}
+		c.Limit = n
+	}
+}
+
+// OfType keeps only signals of the given type name (see SignalType).
+func OfType(name string) ReceiveOption { return func(c *core.Command) { c.SignalType = name } }
+
+// Where keeps only signals whose JSON value at the dot-separated path
+// equals value.
+func Where(path string, value any) ReceiveOption {
+	return func(c *core.Command) {
+		b, err := json.Marshal(value)
+		if err != nil {
+			b = []byte("null")
+		}
+		c.Filter = &core.SignalFilter{Path: path, Value: b}
+	}
+}
+
+// Receive opens a reception on a channel of this workflow. Signals sent
+// before it is open are not kept. Each Await returns the next signal.
+func Receive[T any](ctx Context, ch ChannelRef[T], opts ...ReceiveOption) *Deferred[T] {
+	c := ctx.replay()
+	cmd := &core.Command{Kind: core.KindReceive, Name: ch.name, Channel: ch.name}
+	for _, o := range opts {
+		o(cmd)
+	}
+	return newDeferred[T](c, c.command(cmd))
+}
+
+// Typed lets a signal value name its type for OfType filters; otherwise the
+// Go type name (fmt's %T) is used.
+type Typed interface{ SignalType() string }
+
+// SignalType returns the type name a signal value is sent with.
+func SignalType(v any) string {
+	if t, ok := v.(Typed); ok {
+		return t.SignalType()
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// Send sends a signal to a channel of the workflow instance workflowID
+// (possibly this one).
+func Send[T any](ctx Context, ch ChannelRef[T], workflowID string, v T) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return &core.Error{Code: core.CodeBadInput, Workflow: ch.workflow, Message: "signal does not encode: " + err.Error()}
+	}
+	c := ctx.replay()
+	c.command(&core.Command{Kind: core.KindSend, Name: ch.name, Workflow: ch.workflow, TargetID: workflowID, Channel: ch.name,
+		SignalType: SignalType(v), Input: data})
+	return nil
+}
+
+// Inline runs a side effect once and records its result; replays return the
+// recorded result without running fn again.
+func Inline[T any](ctx Context, fn func() (T, error)) (T, error) {
+	c := ctx.replay()
+	c.check()
+	var zero T
+	raw, ferr, err := c.r.Inline(func() (json.RawMessage, *core.Error) {
+		v, err := fn()
+		if err != nil {
+			return nil, &core.Error{Code: core.CodeExecutorError, Message: "inline: " + err.Error(), Failure: failureOf(err)}
+		}
+		b, merr := json.Marshal(v)
+		if merr != nil {
+			return nil, &core.Error{Code: core.CodeBadInput, Message: "inline value does not encode: " + merr.Error()}
+		}
+		return b, nil
+	})
+	if err != nil {
+		c.fail(err)
+	}
+	if ferr != nil {
+		return zero, ferr.Clone()
+	}
+	if err := json.Unmarshal(raw, &zero); err != nil {
+		return zero, &core.Error{Code: core.CodeBadInput, Message: fmt.Sprintf("inline value does not decode into %T: %v", zero, err)}
+	}
+	return zero, nil
+}

@@ -1,0 +1,345 @@
+package core
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Input is one message handed to the state engine.
+type Input struct {
+	ID      string    // message id (for duplicate detection)
+	Instant time.Time // logical instant of the message (see Instant)
+	Msg     Message
+}
+
+// Transition is the result of applying one message: the new state (nil when
+// there is still no state, e.g. a command for an unknown workflow), the
+// outputs to publish, and whether the state changed and must be written.
+type Transition struct {
+	State   *WorkflowState
+	Outputs []Out
+	Changed bool
+}
+
+// Apply is the state engine: it applies one message to a workflow's state
+// at wall-clock now and returns the new state and the messages to send.
+// s may be nil (no stored state); it is modified in place. Apply never
+// performs I/O; an error means the message is invalid and can never be
+// applied (a *DecodeError).
+func Apply(s *WorkflowState, in Input, now time.Time) (Transition, error) {
+	if s != nil && in.ID != "" && s.LastMessageID == in.ID {
+		return Transition{State: s}, nil // redelivery of the last message
+	}
+	e := &engine{s: s, now: now, in: in}
+	if err := e.apply(in); err != nil {
+		return Transition{State: s}, err
+	}
+	if e.s == nil {
+		return Transition{Outputs: e.out}, nil
+	}
+	e.progress()
+	e.s.LastMessageID = in.ID
+	e.s.UpdatedAt = now
+	return Transition{State: e.s, Outputs: e.out, Changed: true}, nil
+}
+
+type engine struct {
+	s   *WorkflowState
+	now time.Time
+	in  Input
+	out []Out
+	// synth counts synthetic messages created while handling in.
+	synth int
+}
+
+func (e *engine) emit(o Out) { e.out = append(e.out, o) }
+
+// next is the index from which a status change made now is visible: the
+// next workflow task is the first to see it.
+func (e *engine) next() int64 { return e.s.TaskIndex + 1 }
+
+func (e *engine) apply(in Input) error {
+	switch m := in.Msg.(type) {
+	case *DispatchWorkflow:
+		return e.dispatchWorkflow(m)
+	case *WaitWorkflow:
+		e.waitWorkflow(m)
+	case *RetryWorkflowTask:
+		e.retryWorkflowTask()
+	case *RetryTasks:
+		e.retryTasks(m)
+	case *WorkflowTaskCompleted:
+		e.workflowTaskCompleted(m)
+	case *WorkflowTaskFailed:
+		e.workflowTaskFailed(m)
+	case *DispatchMethod, *CancelWorkflow, *CompleteTimers, *SendSignal, *CommandResult:
+		if e.s == nil || e.s.Result != nil {
+			e.onMissing(in.Msg)
+			return nil
+		}
+		if e.s.Running != nil {
+			return e.buffer(in)
+		}
+		e.applyBufferable(in)
+	default:
+		return &DecodeError{Reason: fmt.Sprintf("message %s of type %s is not for the state engine", in.ID, in.Msg.MessageType())}
+	}
+	return nil
+}
+
+// applyBufferable handles the messages that wait while a workflow task runs.
+func (e *engine) applyBufferable(in Input) {
+	switch m := in.Msg.(type) {
+	case *DispatchMethod:
+		e.dispatchMethod(m)
+	case *CancelWorkflow:
+		e.cancel(m)
+	case *CompleteTimers:
+		e.completeTimers(m)
+	case *SendSignal:
+		e.sendSignal(m, in.Instant)
+	case *CommandResult:
+		e.commandResult(m, in.Instant)
+	}
+}
+
+func (e *engine) buffer(in Input) error {
+	for _, b := range e.s.Buffer {
+		if b.ID == in.ID {
+			return nil
+		}
+	}
+	data, err := EncodeMessage(in.Msg)
+	if err != nil {
+		return &DecodeError{Reason: err.Error()}
+	}
+	e.s.Buffer = append(e.s.Buffer, Buffered{ID: in.ID, Type: in.Msg.MessageType(), Instant: in.Instant, Data: data})
+	return nil
+}
+
+// bufferFront queues synthetic messages (commands a workflow aimed at
+// itself) ahead of everything else, in order.
+func (e *engine) bufferFront(msgs ...Message) {
+	front := make([]Buffered, 0, len(msgs))
+	for _, m := range msgs {
+		data, err := EncodeMessage(m)
+		if err != nil {
+			continue // our own message types always encode
+		}
+		e.synth++
+		id := ChildID(e.in.Instant, e.in.ID, "synthetic", e.synth)
+		front = append(front, Buffered{ID: id, Type: m.MessageType(), Instant: e.in.Instant, Data: data})
+	}
+	e.s.Buffer = append(front, e.s.Buffer...)
+}
+
+// progress runs until a workflow task is in flight or nothing is left: it
+// resumes methods whose step got decided and drains the buffer in order,
+// then removes ended method runs.
+func (e *engine) progress() {
+	for e.s.Result == nil && e.s.Running == nil {
+		if e.resumeDecidedStep() {
+			break
+		}
+		if len(e.s.Buffer) == 0 {
+			break
+		}
+		b := e.s.Buffer[0]
+		e.s.Buffer = e.s.Buffer[1:]
+		m, err := decodePayload(b.Type, b.ID, b.Data)
+		if err != nil {
+			continue // written by this engine, so decodable; never block on it
+		}
+		e.applyBufferable(Input{ID: b.ID, Instant: b.Instant, Msg: m})
+	}
+	if len(e.s.Buffer) == 0 {
+		e.s.Buffer = nil
+	}
+	e.removeEndedMethods()
+}
+
+// resumeDecidedStep finds the method whose current step is now decided (the
+// one whose step started earliest) and dispatches its workflow task.
+func (e *engine) resumeDecidedStep() bool {
+	var best *MethodRun
+	var bestO Outcome
+	for _, m := range e.s.Methods {
+		st := m.Current
+		if st == nil {
+			continue
+		}
+		o := st.Node.Eval(m.lookup(e.s), math.MaxInt64)
+		if !stepEnds(st, o) {
+			continue
+		}
+		if best == nil || st.IndexAtStart < best.Current.IndexAtStart {
+			best, bestO = m, o
+		}
+	}
+	if best == nil {
+		return false
+	}
+	st := best.Current
+	o := bestO
+	st.Outcome = &o
+	st.IndexAtEnd = e.next()
+	st.PropsAtEnd = e.s.Props
+	if o.State.Terminal() {
+		best.Steps = append(best.Steps, st)
+		best.Current = nil
+	}
+	e.dispatchWorkflowTask(best, e.in.Instant)
+	return true
+}
+
+// stepEnds reports whether outcome o ends step st: a waiting step ends on
+// any decision; a currently failed one only when the outcome is final.
+func stepEnds(st *Step, o Outcome) bool {
+	if st.Outcome == nil || st.Outcome.Waiting() {
+		return !o.Waiting()
+	}
+	return (st.Outcome.State == StateCurrentlyFailed || st.Outcome.State == StateCurrentlyTimedOut) && o.State.Terminal()
+}
+
+// lookup finds commands for step evaluation: the method's own first.
+func (m *MethodRun) lookup(s *WorkflowState) func(string) *Command {
+	return func(id string) *Command {
+		if c := m.Command(id); c != nil {
+			return c
+		}
+		_, c := s.FindCommand(id)
+		return c
+	}
+}
+
+func (e *engine) dispatchWorkflowTask(m *MethodRun, trigger time.Time) {
+	s := e.s
+	s.TaskIndex++
+	s.Running = &RunningTask{
+		ID:          DeriveID(trigger, s.WorkflowID, "workflow-task", fmt.Sprint(s.TaskIndex)),
+		MethodRunID: m.ID,
+		Index:       s.TaskIndex,
+		Trigger:     trigger,
+	}
+	e.emit(Out{
+		Topic:   Topic(PrefixWorkflowTaskExecutor, s.WorkflowName),
+		Key:     s.WorkflowID,
+		Subject: s.WorkflowID,
+		Msg:     e.workflowTask(m),
+	})
+}
+
+func (e *engine) workflowTask(m *MethodRun) *ExecuteWorkflowTask {
+	s := e.s
+	props := map[string]json.RawMessage{}
+	addProp := func(h string) {
+		if h != "" {
+			props[h] = s.PropValues[h]
+		}
+	}
+	addProp(m.PropsAtStart)
+	for _, st := range m.Steps {
+		addProp(st.PropsAtEnd)
+	}
+	if m.Current != nil {
+		addProp(m.Current.PropsAtEnd)
+	}
+	return &ExecuteWorkflowTask{
+		TaskID:      s.Running.ID,
+		WorkflowID:  s.WorkflowID,
+		Workflow:    s.WorkflowName,
+		CodeVersion: s.Version,
+		Pinned:      s.Pinned,
+		Tags:        s.Tags,
+		Meta:        s.Meta,
+		Index:       s.Running.Index,
+		Trigger:     s.Running.Trigger,
+		Method:      m,
+		Props:       props,
+	}
+}
+
+// removeEndedMethods drops method runs that returned and have nothing left
+// to receive, and ends the instance when none is left.
+func (e *engine) removeEndedMethods() {
+	s := e.s
+	if s.Result != nil {
+		return
+	}
+	kept := s.Methods[:0]
+	for _, m := range s.Methods {
+		if e.methodEnded(m) {
+			s.Ended = append(s.Ended, MethodResult{MethodRunID: m.ID, Name: m.Name, State: StateCompleted, Value: m.Value})
+			e.closeChannels(m.ID)
+			continue
+		}
+		kept = append(kept, m)
+	}
+	s.Methods = kept
+	if len(s.Methods) == 0 {
+		e.endInstance(StateCompleted)
+		return
+	}
+	e.collectProps()
+}
+
+func (e *engine) methodEnded(m *MethodRun) bool {
+	if !m.Returned || m.Current != nil || m.Failure != nil {
+		return false
+	}
+	if e.s.Running != nil && e.s.Running.MethodRunID == m.ID {
+		return false
+	}
+	for _, c := range m.Commands {
+		if c.keepsMethodAlive() {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *engine) closeChannels(methodRunID string) {
+	kept := e.s.Channels[:0]
+	for _, ch := range e.s.Channels {
+		if ch.MethodRunID != methodRunID {
+			kept = append(kept, ch)
+		}
+	}
+	e.s.Channels = kept
+	if len(kept) == 0 {
+		e.s.Channels = nil
+	}
+}
+
+// endInstance shrinks the state to its result record.
+func (e *engine) endInstance(st State) {
+	s := e.s
+	s.Result = &Result{State: st, EndedAt: e.now}
+	s.Methods, s.Channels, s.Buffer, s.Running = nil, nil, nil, nil
+	s.Props, s.PropValues = "", nil
+}
+
+// collectProps forgets properties values no longer referenced.
+func (e *engine) collectProps() {
+	s := e.s
+	if len(s.PropValues) <= 1 {
+		return
+	}
+	used := map[string]bool{s.Props: true}
+	for _, m := range s.Methods {
+		used[m.PropsAtStart] = true
+		for _, st := range m.Steps {
+			used[st.PropsAtEnd] = true
+		}
+		if m.Current != nil {
+			used[m.Current.PropsAtEnd] = true
+		}
+	}
+	for h := range s.PropValues {
+		if !used[h] {
+			delete(s.PropValues, h)
+		}
+	}
+}

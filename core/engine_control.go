@@ -1,0 +1,158 @@
+package core
+
+import "time"
+
+// Cancel reasons.
+const (
+	ReasonCanceledByClient = "canceled by client"
+	ReasonCanceledByParent = "canceled by parent"
+)
+
+func (e *engine) cancel(m *CancelWorkflow) {
+	s := e.s
+	if m.MethodRunID != "" && m.MethodRunID != s.WorkflowID {
+		if run := s.Method(m.MethodRunID); run != nil {
+			e.cancelMethod(run, m.Reason)
+			s.Methods = deleteRun(s.Methods, run)
+		}
+		if len(s.Methods) == 0 {
+			e.endInstance(StateCanceled)
+		}
+		return
+	}
+	for _, run := range s.Methods {
+		e.cancelMethod(run, m.Reason)
+	}
+	s.Methods = nil
+	e.endInstance(StateCanceled)
+}
+
+func deleteRun(runs []*MethodRun, run *MethodRun) []*MethodRun {
+	for i, r := range runs {
+		if r == run {
+			return append(runs[:i], runs[i+1:]...)
+		}
+	}
+	return runs
+}
+
+// cancelMethod cancels the children a method run started (not its tasks:
+// running tasks are never interrupted) and tells its waiters.
+func (e *engine) cancelMethod(run *MethodRun, reason string) {
+	s := e.s
+	for _, c := range run.Commands {
+		if c.Latest().State.Terminal() {
+			continue
+		}
+		switch c.Kind {
+		case KindChild:
+			e.emit(Out{Topic: Topic(PrefixWorkflowCmd, c.Workflow), Key: c.ID, Subject: c.ID,
+				Msg: &CancelWorkflow{WorkflowID: c.ID, Workflow: c.Workflow, Reason: ReasonCanceledByParent}})
+		case KindMethod:
+			if c.TargetID == s.WorkflowID {
+				continue // the sibling is cancelled with this instance or stays
+			}
+			e.emit(Out{Topic: Topic(PrefixWorkflowCmd, c.Workflow), Key: c.TargetID, Subject: c.TargetID,
+				Msg: &CancelWorkflow{WorkflowID: c.TargetID, Workflow: c.Workflow, MethodRunID: c.ID, Reason: ReasonCanceledByParent}})
+		}
+	}
+	err := &Error{Code: CodeWorkflowCanceled, Workflow: s.WorkflowName, Method: run.Name, WorkflowID: s.WorkflowID, MethodRunID: run.ID, Message: reason}
+	if !run.Returned {
+		e.reply(run, MethodCanceled, nil, err)
+		s.Ended = append(s.Ended, MethodResult{MethodRunID: run.ID, Name: run.Name, State: StateCanceled, Error: err})
+	} else {
+		s.Ended = append(s.Ended, MethodResult{MethodRunID: run.ID, Name: run.Name, State: StateCompleted, Value: run.Value})
+	}
+	if s.Running != nil && s.Running.MethodRunID == run.ID {
+		s.Running = nil
+	}
+	e.closeChannels(run.ID)
+}
+
+// retryWorkflowTask re-runs the workflow task in flight, or the last one of
+// the first failed method, with the same trigger instant so the commands it
+// creates keep their ids. The new task id makes a late result of the old
+// one stale.
+func (e *engine) retryWorkflowTask() {
+	s := e.s
+	if s == nil || s.Result != nil {
+		return
+	}
+	if s.Running != nil {
+		run := s.Method(s.Running.MethodRunID)
+		trigger := s.Running.Trigger
+		s.Running = nil
+		if run != nil {
+			e.dispatchWorkflowTask(run, trigger)
+		}
+		return
+	}
+	for _, run := range s.Methods {
+		if run.Failure != nil {
+			trigger := run.LastTrigger
+			if trigger.IsZero() {
+				trigger = e.in.Instant
+			}
+			e.dispatchWorkflowTask(run, trigger)
+			return
+		}
+	}
+}
+
+// retryTasks re-dispatches matching failed or timed-out tasks with a new
+// retry sequence; their commands become ongoing again, so a failed step
+// resumes once they complete.
+func (e *engine) retryTasks(m *RetryTasks) {
+	s := e.s
+	if s == nil || s.Result != nil {
+		return
+	}
+	for _, run := range s.Methods {
+		for _, c := range run.Commands {
+			if c.Kind != KindTask || (m.TaskID != "" && c.ID != m.TaskID) || (m.Service != "" && c.Service != m.Service) {
+				continue
+			}
+			st := c.Latest().State
+			if m.State != "" && st != m.State {
+				continue
+			}
+			if st != StateFailed && st != StateTimedOut {
+				continue
+			}
+			c.RetrySeq++
+			c.Statuses = append(c.Statuses, Status{State: StateOngoing, Index: e.next()})
+			e.emit(e.executeTask(run, c))
+		}
+	}
+}
+
+func (e *engine) executeTask(run *MethodRun, c *Command) Out {
+	s := e.s
+	return Out{Topic: Topic(PrefixTaskExecutor, c.Service), Subject: c.ID, Msg: &ExecuteTask{
+		TaskID: c.ID, Service: c.Service, Method: c.Method, Input: c.Input, RetrySeq: c.RetrySeq,
+		Requester: &Requester{Workflow: s.WorkflowName, WorkflowID: s.WorkflowID, MethodRunID: run.ID},
+		Tags:      c.Tags, Meta: c.Meta,
+	}}
+}
+
+// completeTimers completes the ongoing timers of one or every method run now.
+func (e *engine) completeTimers(m *CompleteTimers) {
+	var msgs []Message
+	for _, run := range e.s.Methods {
+		if m.MethodRunID != "" && run.ID != m.MethodRunID {
+			continue
+		}
+		for _, c := range run.Commands {
+			if c.Kind == KindTimer && c.Latest().State == StateOngoing {
+				msgs = append(msgs, &CommandResult{Kind: TimerCompleted, Workflow: e.s.WorkflowName, WorkflowID: e.s.WorkflowID,
+					MethodRunID: run.ID, CommandID: c.ID, Value: timeValue(e.in.Instant)})
+			}
+		}
+	}
+	e.bufferFront(msgs...)
+}
+
+func timeValue(t time.Time) []byte {
+	b, _ := t.UTC().MarshalJSON()
+	return b
+}

@@ -1,0 +1,180 @@
+package core
+
+import (
+	"fmt"
+	"slices"
+)
+
+func (e *engine) dispatchWorkflow(m *DispatchWorkflow) error {
+	if m.WorkflowID == "" || m.Workflow == "" || m.Method == "" {
+		return &DecodeError{Reason: fmt.Sprintf("DispatchWorkflow %s: workflowId, workflow and method are required", e.in.ID)}
+	}
+	client := waitingClient(m.Requester, m.ClientWaiting)
+	if e.s != nil {
+		// A duplicate, or a second dispatch with the same id: attach.
+		e.attach(m.WorkflowID, m.Requester, client)
+		return nil
+	}
+	e.s = &WorkflowState{
+		V:            StateSchemaVersion,
+		WorkflowID:   m.WorkflowID,
+		WorkflowName: m.Workflow,
+		Tags:         m.Tags,
+		Meta:         m.Meta,
+		CreatedAt:    e.now,
+	}
+	run := &MethodRun{ID: m.WorkflowID, Name: m.Method, Input: m.Input, Requester: m.Requester}
+	if client != "" {
+		run.WaitingClients = []string{client}
+	}
+	e.startMethod(run)
+	return nil
+}
+
+func waitingClient(r *Requester, waiting bool) string {
+	if waiting && r != nil && r.Client != "" {
+		return r.Client
+	}
+	return ""
+}
+
+// attach makes a late requester wait for a method run's outcome, or answers
+// it at once when the outcome is known.
+func (e *engine) attach(methodRunID string, r *Requester, client string) {
+	if client == "" && !r.IsWorkflow() {
+		return
+	}
+	if run := e.s.Method(methodRunID); run != nil {
+		switch {
+		case run.Returned:
+			e.replyTo(r, client, run.ID, run.Name, MethodCompleted, run.Value, nil)
+		case client != "" && !slices.Contains(run.WaitingClients, client):
+			run.WaitingClients = append(run.WaitingClients, client)
+		}
+		return
+	}
+	if res := e.s.EndedMethod(methodRunID); res != nil {
+		e.replyTo(r, client, res.MethodRunID, res.Name, kindOf(res.State), res.Value, res.Error)
+		return
+	}
+	e.replyTo(r, client, methodRunID, "", MethodUnknown, nil, e.unknownError(methodRunID))
+}
+
+func kindOf(s State) OutcomeKind {
+	switch s {
+	case StateCompleted:
+		return MethodCompleted
+	case StateCanceled:
+		return MethodCanceled
+	}
+	return MethodFailed
+}
+
+func (e *engine) unknownError(methodRunID string) *Error {
+	return &Error{Code: CodeWorkflowUnknown, Workflow: e.s.WorkflowName, WorkflowID: e.s.WorkflowID, MethodRunID: methodRunID,
+		Message: "no such method run on this workflow instance"}
+}
+
+// startMethod adds a method run starting from the current properties and
+// dispatches its first workflow task (or queues it behind the running one).
+func (e *engine) startMethod(run *MethodRun) {
+	run.IndexAtStart = e.next()
+	run.PropsAtStart = e.s.Props
+	e.s.Methods = append(e.s.Methods, run)
+	e.dispatchWorkflowTask(run, e.in.Instant)
+}
+
+func (e *engine) dispatchMethod(m *DispatchMethod) {
+	client := waitingClient(m.Requester, m.ClientWaiting)
+	if e.s.Method(m.MethodRunID) != nil || e.s.EndedMethod(m.MethodRunID) != nil {
+		e.attach(m.MethodRunID, m.Requester, client)
+		return
+	}
+	run := &MethodRun{ID: m.MethodRunID, Name: m.Method, Input: m.Input, Requester: m.Requester}
+	if client != "" {
+		run.WaitingClients = []string{client}
+	}
+	e.startMethod(run)
+}
+
+func (e *engine) waitWorkflow(m *WaitWorkflow) {
+	r := &Requester{Client: m.Client}
+	if e.s == nil {
+		e.replyMissing(r, m.Client, m.Workflow, m.WorkflowID, m.MethodRunID)
+		return
+	}
+	e.attach(m.MethodRunID, r, m.Client)
+}
+
+// onMissing answers messages for an instance that does not exist or has
+// ended: dispatching a method gets an Unknown answer; results, signals,
+// cancels and timers have nobody to act on and are dropped.
+func (e *engine) onMissing(msg Message) {
+	m, ok := msg.(*DispatchMethod)
+	if !ok {
+		return
+	}
+	if e.s != nil {
+		if res := e.s.EndedMethod(m.MethodRunID); res != nil {
+			e.replyTo(m.Requester, waitingClient(m.Requester, m.ClientWaiting), res.MethodRunID, res.Name, kindOf(res.State), res.Value, res.Error)
+			return
+		}
+	}
+	e.replyMissing(m.Requester, waitingClient(m.Requester, m.ClientWaiting), m.Workflow, m.WorkflowID, m.MethodRunID)
+}
+
+func (e *engine) replyMissing(r *Requester, client, workflow, workflowID, methodRunID string) {
+	err := &Error{Code: CodeWorkflowUnknown, Workflow: workflow, WorkflowID: workflowID, MethodRunID: methodRunID,
+		Message: "no such workflow instance (never started, or ended and past its retention)"}
+	if client != "" {
+		e.emit(Out{Topic: Topic(PrefixResponse, client), Subject: workflowID, Msg: &MethodOutcome{
+			Kind: MethodUnknown, Workflow: workflow, WorkflowID: workflowID, MethodRunID: methodRunID, Error: err}})
+	}
+	if r.IsWorkflow() {
+		e.emit(Out{Topic: Topic(PrefixWorkflowEngine, r.Workflow), Key: r.WorkflowID, Subject: r.WorkflowID, Msg: &CommandResult{
+			Kind: ChildUnknown, Workflow: r.Workflow, WorkflowID: r.WorkflowID, MethodRunID: r.MethodRunID, CommandID: methodRunID, Error: err}})
+	}
+}
+
+// reply tells everyone waiting for run how it ended, then forgets the
+// waiting clients (a later WaitWorkflow registers again).
+func (e *engine) reply(run *MethodRun, kind OutcomeKind, value []byte, err *Error) {
+	for _, c := range run.WaitingClients {
+		e.replyTo(nil, c, run.ID, run.Name, kind, value, err)
+	}
+	run.WaitingClients = nil
+	if run.Requester.IsWorkflow() {
+		e.replyTo(run.Requester, "", run.ID, run.Name, kind, value, err)
+	}
+}
+
+// replyTo answers one client and/or one requesting workflow method run.
+func (e *engine) replyTo(r *Requester, client, methodRunID, method string, kind OutcomeKind, value []byte, err *Error) {
+	s := e.s
+	if client != "" {
+		e.emit(Out{Topic: Topic(PrefixResponse, client), Subject: s.WorkflowID, Msg: &MethodOutcome{
+			Kind: kind, Workflow: s.WorkflowName, WorkflowID: s.WorkflowID, MethodRunID: methodRunID, Value: value, Error: err}})
+	}
+	if !r.IsWorkflow() {
+		return
+	}
+	res := &CommandResult{Workflow: r.Workflow, WorkflowID: r.WorkflowID, MethodRunID: r.MethodRunID, CommandID: methodRunID, Value: value}
+	switch kind {
+	case MethodCompleted:
+		res.Kind = ChildCompleted
+	case MethodCanceled:
+		res.Kind = ChildCanceled
+		res.Error = &Error{Code: CodeWorkflowCanceled, Workflow: s.WorkflowName, Method: method, WorkflowID: s.WorkflowID, MethodRunID: methodRunID}
+	case MethodUnknown:
+		res.Kind = ChildUnknown
+		res.Error = err
+	default:
+		res.Kind = ChildFailed
+		res.Error = err
+	}
+	if r.WorkflowID == s.WorkflowID {
+		e.bufferFront(res)
+		return
+	}
+	e.emit(Out{Topic: Topic(PrefixWorkflowEngine, r.Workflow), Key: r.WorkflowID, Subject: r.WorkflowID, Msg: res})
+}

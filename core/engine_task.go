@@ -1,0 +1,155 @@
+package core
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// workflowTaskCompleted records a workflow task's result, then carries out
+// the new commands: the state learns of every command before any of its
+// results can arrive.
+func (e *engine) workflowTaskCompleted(m *WorkflowTaskCompleted) {
+	s := e.s
+	if s == nil || s.Running == nil || s.Running.ID != m.TaskID {
+		return // stale: superseded by a retry, or a duplicate
+	}
+	run := s.Method(s.Running.MethodRunID)
+	trigger := s.Running.Trigger
+	index := s.Running.Index
+	s.Running = nil
+	if run == nil {
+		return
+	}
+	if !s.Pinned {
+		s.Version, s.Pinned = m.CodeVersion, true
+	}
+	run.LastTrigger = trigger
+	run.Failure = nil
+	// The task ran through a currently failed step without failing: the
+	// workflow caught the error, which makes the failure final.
+	if st := run.Current; st != nil && st.Outcome != nil {
+		switch st.Outcome.State {
+		case StateCurrentlyFailed:
+			st.Outcome.State = StateFailed
+		case StateCurrentlyTimedOut:
+			st.Outcome.State = StateTimedOut
+		}
+		if !st.Outcome.Waiting() {
+			run.Steps = append(run.Steps, st)
+			run.Current = nil
+		}
+	}
+	if m.Props != nil {
+		h := propsHash(m.Props)
+		if s.PropValues == nil {
+			s.PropValues = map[string]json.RawMessage{}
+		}
+		s.PropValues[h] = m.Props
+		s.Props = h
+	}
+	var self []Message
+	for _, c := range m.Commands {
+		run.Commands = append(run.Commands, c)
+		if msg := e.carryOut(run, c, trigger, index); msg != nil {
+			self = append(self, msg)
+		}
+	}
+	if m.Step != nil {
+		m.Step.IndexAtStart = index
+		run.Current = m.Step
+	}
+	if m.Returned && !run.Returned {
+		run.Returned, run.Value = true, m.Value
+		e.reply(run, MethodCompleted, m.Value, nil)
+	}
+	e.bufferFront(self...)
+}
+
+func propsHash(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:12])
+}
+
+// carryOut sends what a new command asks for. A method or signal aimed at
+// this very instance is returned instead, to go through the buffer.
+func (e *engine) carryOut(run *MethodRun, c *Command, trigger time.Time, index int64) Message {
+	s := e.s
+	me := &Requester{Workflow: s.WorkflowName, WorkflowID: s.WorkflowID, MethodRunID: run.ID}
+	delay := func(kind ResultKind, at time.Time) {
+		e.emit(Out{Topic: Topic(PrefixWorkflowDelay, s.WorkflowName), Key: s.WorkflowID, Subject: s.WorkflowID, DeliverAt: at,
+			Msg: &CommandResult{Kind: kind, Workflow: s.WorkflowName, WorkflowID: s.WorkflowID, MethodRunID: run.ID, CommandID: c.ID}})
+	}
+	switch c.Kind {
+	case KindTask:
+		e.emit(e.executeTask(run, c))
+		if c.Timeout > 0 {
+			delay(TaskTimedOut, trigger.Add(c.Timeout))
+		}
+	case KindChild:
+		e.emit(Out{Topic: Topic(PrefixWorkflowCmd, c.Workflow), Key: c.ID, Subject: c.ID, Msg: &DispatchWorkflow{
+			WorkflowID: c.ID, Workflow: c.Workflow, Method: c.Method, Input: c.Input, Tags: c.Tags, Meta: c.Meta, Requester: me}})
+		if c.Timeout > 0 {
+			delay(ChildTimedOut, trigger.Add(c.Timeout))
+		}
+	case KindMethod:
+		msg := &DispatchMethod{WorkflowID: c.TargetID, Workflow: c.Workflow, MethodRunID: c.ID, Method: c.Method, Input: c.Input, Requester: me}
+		if c.TargetID == s.WorkflowID {
+			return msg
+		}
+		e.emit(Out{Topic: Topic(PrefixWorkflowCmd, c.Workflow), Key: c.TargetID, Subject: c.TargetID, Msg: msg})
+		if c.Timeout > 0 {
+			delay(ChildTimedOut, trigger.Add(c.Timeout))
+		}
+	case KindTimer:
+		at := c.Until
+		if at.IsZero() {
+			at = trigger.Add(c.Duration)
+		}
+		delay(TimerCompleted, at)
+	case KindSend:
+		msg := &SendSignal{WorkflowID: c.TargetID, Workflow: c.Workflow, Channel: c.Channel, SignalID: c.ID, SignalType: c.SignalType, Data: c.Input}
+		if c.TargetID == s.WorkflowID {
+			return msg
+		}
+		e.emit(Out{Topic: Topic(PrefixWorkflowCmd, c.Workflow), Key: c.TargetID, Subject: c.TargetID, Msg: msg})
+	case KindReceive:
+		limit := c.Limit
+		if limit == 0 {
+			limit = 1
+		}
+		s.Channels = append(s.Channels, &Channel{Name: c.Channel, Type: c.SignalType, Filter: c.Filter,
+			MethodRunID: run.ID, CommandID: c.ID, Limit: max(limit, 0), Count: 0})
+	}
+	return nil
+}
+
+// workflowTaskFailed records that a method run failed. The run and its
+// state stay, so RetryTasks or RetryWorkflowTask can resume it; its waiters
+// are told now.
+func (e *engine) workflowTaskFailed(m *WorkflowTaskFailed) {
+	s := e.s
+	if s == nil || s.Running == nil || s.Running.ID != m.TaskID {
+		return
+	}
+	run := s.Method(s.Running.MethodRunID)
+	trigger := s.Running.Trigger
+	s.Running = nil
+	if run == nil {
+		return
+	}
+	if !s.Pinned && m.CodeVersion > 0 {
+		s.Version, s.Pinned = m.CodeVersion, true
+	}
+	run.LastTrigger = trigger
+	err := m.Error
+	if err == nil {
+		err = &Error{Code: CodeWorkflowFailed, Message: "workflow task failed without an error"}
+	}
+	if err.Workflow == "" {
+		err.Workflow, err.WorkflowID, err.Method, err.MethodRunID = s.WorkflowName, s.WorkflowID, run.Name, run.ID
+	}
+	run.Failure = err
+	e.reply(run, MethodFailed, nil, err)
+}

@@ -1,0 +1,158 @@
+package core
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// ErrSuspend is returned by Replay.Await when the method must stop at this
+// step: the step is new and undecided (it is recorded in the result), or it
+// was recorded earlier and is still waiting.
+var ErrSuspend = errors.New("core: workflow suspended at an undecided step")
+
+// Replay drives one workflow task: it walks the method run's history as the
+// workflow code re-issues its commands and awaits, checks that the code
+// still matches (positions, check mode, step hashes), hands back recorded
+// results, and collects the new commands and the new step.
+//
+// Replay is not safe for concurrent use; the workflow code runs on one
+// goroutine.
+type Replay struct {
+	task    *ExecuteWorkflowTask
+	run     *MethodRun
+	mode    CheckMode
+	version int
+	pos     int
+	index   int64
+	byPos   map[int]*Command
+	steps   map[int]*Step
+	byID    map[string]*Command
+	newCmds []*Command
+	newStep *Step
+}
+
+// NewReplay prepares the replay of task's method run with workflow code of
+// the given version.
+func NewReplay(task *ExecuteWorkflowTask, version int, mode CheckMode) *Replay {
+	run := task.Method
+	r := &Replay{task: task, run: run, mode: mode, version: version, pos: -1, index: run.IndexAtStart,
+		byPos: make(map[int]*Command, len(run.Commands)), steps: make(map[int]*Step, len(run.Steps)+1),
+		byID: make(map[string]*Command, len(run.Commands))}
+	for _, c := range run.Commands {
+		r.byPos[c.Position] = c
+		r.byID[c.ID] = c
+	}
+	for _, st := range run.Steps {
+		r.steps[st.Position] = st
+	}
+	if run.Current != nil {
+		r.steps[run.Current.Position] = run.Current
+	}
+	return r
+}
+
+// StartProps returns the properties the method run starts with (nil if none).
+func (r *Replay) StartProps() json.RawMessage { return r.task.Props[r.run.PropsAtStart] }
+
+// Position returns the last position used.
+func (r *Replay) Position() int { return r.pos }
+
+func (r *Replay) changed(format string, args ...any) error {
+	return &Error{Code: CodeWorkflowChanged, Workflow: r.task.Workflow, WorkflowID: r.task.WorkflowID, Method: r.run.Name, MethodRunID: r.run.ID,
+		Message: fmt.Sprintf("the workflow code no longer matches its history at position %d: ", r.pos) + fmt.Sprintf(format, args...)}
+}
+
+// Command issues a command at the next position. On replay it returns the
+// recorded command (with its statuses) after checking that c matches it
+// under the check mode; otherwise c gets its deterministic id and becomes
+// a new command.
+func (r *Replay) Command(c *Command) (*Command, error) {
+	r.pos++
+	if rec := r.byPos[r.pos]; rec != nil {
+		if !c.SameAs(rec, r.mode) {
+			return nil, r.changed("history has %s %q, the code now asks for %s %q", rec.Kind, rec.Name, c.Kind, c.Name)
+		}
+		return rec, nil
+	}
+	if _, ok := r.steps[r.pos]; ok {
+		return nil, r.changed("history has an await, the code now asks for %s %q", c.Kind, c.Name)
+	}
+	c.Position = r.pos
+	c.ID = DeriveID(r.task.Trigger, r.task.WorkflowID, r.run.ID, strconv.Itoa(r.version), strconv.Itoa(r.pos))
+	if c.Kind == KindSend {
+		c.Statuses = []Status{{State: StateCompleted, Index: r.task.Index}}
+	}
+	r.newCmds = append(r.newCmds, c)
+	r.byID[c.ID] = c
+	return c, nil
+}
+
+// Inline runs an inline side effect at the next position: on replay it
+// returns the recorded result; otherwise it calls fn once and records it.
+func (r *Replay) Inline(fn func() (json.RawMessage, *Error)) (json.RawMessage, *Error, error) {
+	c, err := r.Command(&Command{Kind: KindInline, Name: string(KindInline)})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(c.Statuses) == 0 {
+		v, ferr := fn()
+		st := Status{State: StateCompleted, Index: r.task.Index, Value: v}
+		if ferr != nil {
+			st = Status{State: StateFailed, Index: r.task.Index, Error: ferr}
+		}
+		c.Statuses = []Status{st}
+	}
+	st := c.Statuses[0]
+	return st.Value, st.Error, nil
+}
+
+func (r *Replay) lookup(id string) *Command { return r.byID[id] }
+
+// Peek evaluates a step as seen at the current replay index, without
+// moving the position: the same answer on every replay.
+func (r *Replay) Peek(node StepNode) Outcome { return node.Eval(r.lookup, r.index) }
+
+// Await resolves a step at the next position. It returns the outcome and,
+// when the step was recorded, the properties the method resumes with (nil
+// otherwise). It returns ErrSuspend when the method must stop here.
+func (r *Replay) Await(node StepNode) (Outcome, json.RawMessage, error) {
+	r.pos++
+	hash := node.Hash()
+	if rec := r.steps[r.pos]; rec != nil {
+		if rec.Hash != hash {
+			return Outcome{}, nil, r.changed("the awaited step differs from the recorded one")
+		}
+		if !rec.Decided() {
+			return Outcome{}, nil, ErrSuspend
+		}
+		r.index = rec.IndexAtEnd
+		return *rec.Outcome, r.task.Props[rec.PropsAtEnd], nil
+	}
+	if c := r.byPos[r.pos]; c != nil {
+		return Outcome{}, nil, r.changed("history has %s %q, the code now awaits", c.Kind, c.Name)
+	}
+	o := node.Eval(r.lookup, r.index)
+	if o.Waiting() {
+		r.newStep = &Step{Position: r.pos, Node: node, Hash: hash, IndexAtStart: r.task.Index}
+		return Outcome{}, nil, ErrSuspend
+	}
+	return o, nil, nil
+}
+
+// Completed builds the result of a workflow task that returned or
+// suspended. props is the JSON of the workflow's properties (nil if it has
+// none).
+func (r *Replay) Completed(props json.RawMessage, returned bool, value json.RawMessage) *WorkflowTaskCompleted {
+	return &WorkflowTaskCompleted{
+		WorkflowID: r.task.WorkflowID, Workflow: r.task.Workflow, TaskID: r.task.TaskID, MethodRunID: r.run.ID,
+		CodeVersion: r.version, Commands: r.newCmds, Step: r.newStep, Props: props, Returned: returned, Value: value,
+	}
+}
+
+// Failed builds the result of a workflow task whose method failed.
+func (r *Replay) Failed(err *Error) *WorkflowTaskFailed {
+	return &WorkflowTaskFailed{WorkflowID: r.task.WorkflowID, Workflow: r.task.Workflow, TaskID: r.task.TaskID,
+		MethodRunID: r.run.ID, CodeVersion: r.version, Error: err}
+}

@@ -1,0 +1,181 @@
+package core
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// StateSchemaVersion is the version of the stored WorkflowState layout.
+const StateSchemaVersion = 1
+
+// WorkflowState is everything the state engine keeps about one workflow
+// instance. Once every method run has ended it shrinks to a result record
+// (Result set, the live fields cleared) kept for the retention period.
+type WorkflowState struct {
+	V            int               `json:"v"`
+	WorkflowID   string            `json:"workflowId"`
+	WorkflowName string            `json:"workflowName"`
+	Version      int               `json:"version"`
+	Pinned       bool              `json:"pinned,omitempty"`
+	Tags         []string          `json:"tags,omitempty"`
+	Meta         map[string]string `json:"meta,omitempty"`
+	CreatedAt    time.Time         `json:"createdAt"`
+	UpdatedAt    time.Time         `json:"updatedAt"`
+
+	// LastMessageID is the last message processed: its redelivery is dropped.
+	LastMessageID string `json:"lastMessageId,omitempty"`
+	// TaskIndex counts dispatched workflow tasks; it is the logical clock.
+	TaskIndex int64        `json:"taskIndex"`
+	Running   *RunningTask `json:"running,omitempty"`
+	Methods   []*MethodRun `json:"methods,omitempty"`
+	Channels  []*Channel   `json:"channels,omitempty"`
+	// Props is the hash of the current properties; PropValues holds every
+	// properties value still referenced (by Props, a method start or a step).
+	Props      string                     `json:"props,omitempty"`
+	PropValues map[string]json.RawMessage `json:"propValues,omitempty"`
+	// Buffer holds messages that arrived while a workflow task ran.
+	Buffer []Buffered `json:"buffer,omitempty"`
+	// Ended keeps the outcome of every method run that ended, so late
+	// waiters still get an answer.
+	Ended []MethodResult `json:"ended,omitempty"`
+	// Result is set once the whole instance has ended.
+	Result *Result `json:"result,omitempty"`
+}
+
+// RunningTask is the one workflow task in flight.
+type RunningTask struct {
+	ID          string    `json:"id"`
+	MethodRunID string    `json:"methodRunId"`
+	Index       int64     `json:"index"`
+	Trigger     time.Time `json:"trigger"`
+}
+
+// MethodRun is one execution of a workflow method on the instance.
+type MethodRun struct {
+	ID             string          `json:"id"`
+	Name           string          `json:"name"`
+	Input          json.RawMessage `json:"input,omitempty"`
+	Requester      *Requester      `json:"requester,omitempty"`
+	WaitingClients []string        `json:"waitingClients,omitempty"`
+	IndexAtStart   int64           `json:"indexAtStart"`
+	PropsAtStart   string          `json:"propsAtStart,omitempty"`
+	Commands       []*Command      `json:"commands,omitempty"`
+	Steps          []*Step         `json:"steps,omitempty"`
+	Current        *Step           `json:"current,omitempty"`
+	Returned       bool            `json:"returned,omitempty"`
+	Value          json.RawMessage `json:"value,omitempty"`
+	// Failure is set when the method's last workflow task failed; the run is
+	// kept so RetryTasks or RetryWorkflowTask can resume it.
+	Failure *Error `json:"failure,omitempty"`
+	// LastTrigger is the trigger instant of the method's last workflow task,
+	// reused by RetryWorkflowTask so command ids do not change.
+	LastTrigger time.Time `json:"lastTrigger,omitzero"`
+}
+
+// Channel is an open signal reception.
+type Channel struct {
+	Name        string        `json:"name"`
+	Type        string        `json:"type,omitempty"`
+	Filter      *SignalFilter `json:"filter,omitempty"`
+	MethodRunID string        `json:"methodRunId"`
+	CommandID   string        `json:"commandId"`
+	Limit       int           `json:"limit"`
+	Count       int           `json:"count"`
+}
+
+// Buffered is a message waiting for the running workflow task to end.
+type Buffered struct {
+	ID      string          `json:"id"`
+	Type    string          `json:"type"`
+	Instant time.Time       `json:"instant"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// MethodResult is the outcome of an ended method run.
+type MethodResult struct {
+	MethodRunID string          `json:"methodRunId"`
+	Name        string          `json:"name"`
+	State       State           `json:"state"`
+	Value       json.RawMessage `json:"value,omitempty"`
+	Error       *Error          `json:"error,omitempty"`
+}
+
+// Result marks an ended instance.
+type Result struct {
+	State   State     `json:"state"`
+	EndedAt time.Time `json:"endedAt"`
+}
+
+// Requester is who asked for a method run and gets its outcome: a client
+// (by name) or a method run of another workflow.
+type Requester struct {
+	Client      string `json:"client,omitempty"`
+	Workflow    string `json:"workflow,omitempty"`
+	WorkflowID  string `json:"workflowId,omitempty"`
+	MethodRunID string `json:"methodRunId,omitempty"`
+}
+
+// IsWorkflow reports whether the requester is a workflow method run.
+func (r *Requester) IsWorkflow() bool { return r != nil && r.WorkflowID != "" }
+
+// Method returns the live method run with id, or nil.
+func (s *WorkflowState) Method(id string) *MethodRun {
+	for _, m := range s.Methods {
+		if m.ID == id {
+			return m
+		}
+	}
+	return nil
+}
+
+// EndedMethod returns the outcome of an ended method run, or nil.
+func (s *WorkflowState) EndedMethod(id string) *MethodResult {
+	for i := range s.Ended {
+		if s.Ended[i].MethodRunID == id {
+			return &s.Ended[i]
+		}
+	}
+	return nil
+}
+
+// FindCommand returns the command with id in any live method run.
+func (s *WorkflowState) FindCommand(id string) (*MethodRun, *Command) {
+	for _, m := range s.Methods {
+		if c := m.Command(id); c != nil {
+			return m, c
+		}
+	}
+	return nil, nil
+}
+
+// Command returns the method run's command with id, or nil.
+func (m *MethodRun) Command(id string) *Command {
+	for _, c := range m.Commands {
+		if c.ID == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// EncodeState serializes a state for storage.
+func EncodeState(s *WorkflowState) ([]byte, error) {
+	s.V = StateSchemaVersion
+	return json.Marshal(s)
+}
+
+// DecodeState parses a stored state, rejecting unknown schema versions.
+func DecodeState(b []byte) (*WorkflowState, error) {
+	var s WorkflowState
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("decode workflow state: %w", err)
+	}
+	if s.V != StateSchemaVersion {
+		return nil, fmt.Errorf("decode workflow state %s: unsupported schema version %d (this build reads %d)", s.WorkflowID, s.V, StateSchemaVersion)
+	}
+	return &s, nil
+}
+
+// StateKey is the storage key of a workflow's state.
+func StateKey(workflowID string) string { return "workflow.state." + workflowID }

@@ -1,0 +1,178 @@
+package core
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"strings"
+)
+
+// Step operators.
+const (
+	OpID  = "id"
+	OpAnd = "and"
+	OpOr  = "or"
+)
+
+// StepNode is the tree a workflow awaits: leaves name a command (and, for a
+// signal reception, which received signal), inner nodes combine children
+// with And or Or.
+type StepNode struct {
+	Op         string     `json:"op"`
+	CommandID  string     `json:"cmd,omitempty"`
+	AwaitIndex int        `json:"await,omitempty"`
+	Children   []StepNode `json:"children,omitempty"`
+}
+
+// Leaf returns the step node awaiting the awaitIndex-th result of a command.
+func Leaf(commandID string, awaitIndex int) StepNode {
+	return StepNode{Op: OpID, CommandID: commandID, AwaitIndex: awaitIndex}
+}
+
+// Hash identifies the tree. Children order is part of it: the Or winner and
+// the And values are reported by position, so reordering them is a change.
+func (n StepNode) Hash() string {
+	var b strings.Builder
+	n.writeCanonical(&b)
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:12])
+}
+
+func (n StepNode) writeCanonical(b *strings.Builder) {
+	if n.Op == OpID {
+		b.WriteString(n.CommandID)
+		b.WriteByte('#')
+		b.WriteString(strconv.Itoa(n.AwaitIndex))
+		return
+	}
+	b.WriteString(n.Op)
+	b.WriteByte('(')
+	for i, c := range n.Children {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		c.writeCanonical(b)
+	}
+	b.WriteByte(')')
+}
+
+// Outcome is the evaluation of a step: its state (StateOngoing = waiting),
+// value or error, the Or winner (position of the winning child, -1 if none)
+// and the logical index at which it was decided.
+type Outcome struct {
+	State  State           `json:"state"`
+	Value  json.RawMessage `json:"value,omitempty"`
+	Error  *Error          `json:"error,omitempty"`
+	Winner int             `json:"winner"`
+	Index  int64           `json:"index"`
+}
+
+// Waiting reports whether the step is not decided yet.
+func (o Outcome) Waiting() bool { return o.State == StateOngoing }
+
+// Eval evaluates the tree as seen at index i, looking commands up by id. An
+// unknown command id evaluates as StateUnknown.
+func (n StepNode) Eval(lookup func(id string) *Command, i int64) Outcome {
+	switch n.Op {
+	case OpAnd:
+		return evalAnd(n.Children, lookup, i)
+	case OpOr:
+		return evalOr(n.Children, lookup, i)
+	}
+	c := lookup(n.CommandID)
+	if c == nil {
+		return Outcome{State: StateUnknown, Winner: -1, Error: &Error{Code: CodeExecutorError, Message: "step refers to unknown command " + n.CommandID}}
+	}
+	s := c.StatusAt(n.AwaitIndex, i)
+	o := Outcome{Value: s.Value, Error: s.Error, Winner: -1, Index: s.Index}
+	switch s.State {
+	case StateFailed:
+		o.State = StateCurrentlyFailed
+	case StateTimedOut:
+		o.State = StateCurrentlyTimedOut
+	default:
+		o.State = s.State
+	}
+	return o
+}
+
+func evalOr(children []StepNode, lookup func(string) *Command, i int64) Outcome {
+	best, last := -1, -1
+	var bestO, lastO Outcome
+	waiting := false
+	for k, c := range children {
+		o := c.Eval(lookup, i)
+		switch {
+		case o.State == StateCompleted:
+			if best < 0 || o.Index < bestO.Index {
+				best, bestO = k, o
+			}
+		case o.Waiting():
+			waiting = true
+		default:
+			if last < 0 || o.Index >= lastO.Index {
+				last, lastO = k, o
+			}
+		}
+	}
+	switch {
+	case best >= 0:
+		bestO.Winner = best
+		return bestO
+	case waiting || len(children) == 0:
+		return Outcome{State: StateOngoing, Winner: -1}
+	}
+	lastO.Winner = -1
+	return lastO
+}
+
+func evalAnd(children []StepNode, lookup func(string) *Command, i int64) Outcome {
+	fail := -1
+	var failO Outcome
+	waiting := false
+	values := make([]json.RawMessage, len(children))
+	var maxIndex int64
+	for k, c := range children {
+		o := c.Eval(lookup, i)
+		switch {
+		case o.State == StateCompleted:
+			values[k] = o.Value
+			if len(values[k]) == 0 {
+				values[k] = json.RawMessage("null")
+			}
+			maxIndex = max(maxIndex, o.Index)
+		case o.Waiting():
+			waiting = true
+		default:
+			if fail < 0 || o.Index < failO.Index {
+				fail, failO = k, o
+			}
+		}
+	}
+	switch {
+	case fail >= 0:
+		failO.Winner = -1
+		return failO
+	case waiting:
+		return Outcome{State: StateOngoing, Winner: -1}
+	}
+	v, _ := json.Marshal(values)
+	return Outcome{State: StateCompleted, Value: v, Winner: -1, Index: maxIndex}
+}
+
+// Step is an await recorded in a method run. Outcome is nil while the step
+// waits; once it is decided the outcome is kept so replays never re-evaluate
+// it, with the index and the properties the method resumes with.
+type Step struct {
+	Position     int      `json:"position"`
+	Node         StepNode `json:"node"`
+	Hash         string   `json:"hash"`
+	IndexAtStart int64    `json:"indexAtStart"`
+	Outcome      *Outcome `json:"outcome,omitempty"`
+	IndexAtEnd   int64    `json:"indexAtEnd,omitempty"`
+	PropsAtEnd   string   `json:"propsAtEnd,omitempty"`
+}
+
+// Decided reports whether the step has an outcome.
+func (s *Step) Decided() bool { return s.Outcome != nil && !s.Outcome.Waiting() }

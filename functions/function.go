@@ -1,0 +1,130 @@
+// Package functions holds the role handlers of weft: each role (state engine,
+// executor, ...) is a Function that consumes one envelope and produces
+// envelopes. Functions never publish by themselves; the runtime (an adapter)
+// publishes their outputs, then lets them commit their state, then
+// acknowledges the input. Process implements that contract once for every
+// adapter.
+package functions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/weftio/weft/core"
+)
+
+// Function is one role's handler.
+type Function interface {
+	// Name identifies the function in logs and metrics.
+	Name() string
+	// Subscriptions lists the topics the function consumes.
+	Subscriptions() []Subscription
+	// Handle processes one envelope. An error means "retry later" unless
+	// it is permanent (see Permanent); a permanent error may come with
+	// outputs, which are published before the input is dead-lettered (so a
+	// caller can be told of the failure).
+	Handle(ctx context.Context, in core.Envelope) (Result, error)
+}
+
+// Subscription is one topic a function consumes.
+type Subscription struct {
+	Topic string
+	// Keyed asks for per-key order on the topic.
+	Keyed bool
+}
+
+// Result is what a function produced for one input.
+type Result struct {
+	// Outputs are published (honouring DeliverAt) before Commit runs.
+	Outputs []core.Envelope
+	// Commit, when set, persists the state that produced Outputs. It runs
+	// after the outputs are published and before the input is acknowledged,
+	// so a crash in between republishes rather than loses them. If it
+	// returns an error wrapping ErrConflict, the input is handled again.
+	Commit func(ctx context.Context) error
+}
+
+// ErrConflict signals a lost optimistic-concurrency race: the input must be
+// handled again against fresh state.
+var ErrConflict = errors.New("functions: concurrent state change")
+
+// PermanentError marks input that can never be processed: the runtime sends
+// it to the dead-letter topic with Reason instead of retrying.
+type PermanentError struct {
+	Reason string
+	Err    error
+}
+
+func (e *PermanentError) Error() string {
+	if e.Err != nil {
+		return e.Reason + ": " + e.Err.Error()
+	}
+	return e.Reason
+}
+
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err as a PermanentError with a reason.
+func Permanent(reason string, err error) error {
+	return &PermanentError{Reason: reason, Err: err}
+}
+
+// IsPermanent reports whether err can never succeed on retry: a
+// PermanentError or a core.DecodeError anywhere in its chain.
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	var d *core.DecodeError
+	return errors.As(err, &p) || errors.As(err, &d)
+}
+
+// Publisher publishes envelopes; transports and adapters provide it.
+type Publisher func(ctx context.Context, envs ...core.Envelope) error
+
+// MaxConflictRetries bounds how often Process re-handles an input after
+// ErrConflict before giving up and asking for redelivery.
+const MaxConflictRetries = 10
+
+// Process runs fn on the encoded envelope body with the runtime contract:
+// decode, handle, publish outputs, commit, and re-handle on a conflict.
+//
+// The returned error is nil when the input may be acknowledged. Otherwise
+// IsPermanent tells whether it belongs on the dead-letter topic (with the
+// error text as the reason) or should be redelivered later.
+func Process(ctx context.Context, fn Function, body []byte, publish Publisher) error {
+	env, err := core.DecodeEnvelope(body)
+	if err != nil {
+		return err
+	}
+	return ProcessEnvelope(ctx, fn, env, publish)
+}
+
+// ProcessEnvelope is Process for an already decoded envelope.
+func ProcessEnvelope(ctx context.Context, fn Function, env core.Envelope, publish Publisher) error {
+	for attempt := 0; ; attempt++ {
+		res, err := fn.Handle(ctx, env)
+		if err != nil {
+			if IsPermanent(err) && len(res.Outputs) > 0 {
+				if perr := publish(ctx, res.Outputs...); perr != nil {
+					return fmt.Errorf("%s: publish outputs of failed %s %s: %w", fn.Name(), env.Type, env.ID, perr)
+				}
+			}
+			return err
+		}
+		if len(res.Outputs) > 0 {
+			if err := publish(ctx, res.Outputs...); err != nil {
+				return fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err)
+			}
+		}
+		if res.Commit == nil {
+			return nil
+		}
+		err = res.Commit(ctx)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, ErrConflict) || attempt >= MaxConflictRetries {
+			return fmt.Errorf("%s: commit after %s %s: %w", fn.Name(), env.Type, env.ID, err)
+		}
+	}
+}

@@ -1,0 +1,3 @@
+module github.com/weftio/weft
+
+go 1.26

@@ -1,0 +1,232 @@
+// Package sim runs the state engine and executor roles synchronously over an
+// in-memory queue with a fake clock. Tests use it to replay exact message
+// sequences, inject duplicates and storage faults, and record golden
+// histories; nothing in it is concurrent or timing-dependent.
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/core"
+	"github.com/weftio/weft/functions"
+	"github.com/weftio/weft/storage"
+	"github.com/weftio/weft/storage/memory"
+)
+
+// Epoch is the fake clock's start.
+var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Sim is a deterministic runtime for tests.
+type Sim struct {
+	T        testing.TB
+	Now      time.Time
+	Store    storage.KeyValue
+	Engine   *functions.StateEngine
+	Executor *functions.Executor
+	// Queue holds envelopes not yet handled, in order; Delayed those whose
+	// deliverat is in the future.
+	Queue   []core.Envelope
+	Delayed []core.Envelope
+	// Handled records every envelope handled, in order.
+	Handled []core.Envelope
+	// Responses collects envelopes published to response topics.
+	Responses []core.Envelope
+	// DeadLetters collects inputs that failed permanently, with reasons.
+	DeadLetters []DeadLetter
+	// BeforeHandle, when set, may edit or duplicate the queue before each
+	// handling (fault injection).
+	BeforeHandle func(s *Sim, env core.Envelope)
+	seq          int
+}
+
+// DeadLetter is a permanently failed input.
+type DeadLetter struct {
+	Env    core.Envelope
+	Reason string
+}
+
+// Options configure a Sim.
+type Options struct {
+	// Store wraps or replaces the memory store (e.g. to inject faults).
+	Store storage.KeyValue
+	// FastPath runs workflow tasks in the state engine.
+	FastPath bool
+	// Rand returns retry jitter (default 0.5: no jitter).
+	Rand func() float64
+}
+
+// New builds a simulator for the registry's workflows and services.
+func New(t testing.TB, reg *weft.Registry, o Options) *Sim {
+	s := &Sim{T: t, Now: Epoch, Store: o.Store}
+	if s.Store == nil {
+		s.Store = memory.New(memory.WithClock(func() time.Time { return s.Now }))
+	}
+	clock := func() time.Time { return s.Now }
+	var local *weft.Registry
+	if o.FastPath {
+		local = reg
+	}
+	eng, err := functions.NewStateEngine(functions.StateEngineConfig{Workflows: reg.Workflows(), Store: s.Store, Local: local, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Rand == nil {
+		o.Rand = func() float64 { return 0.5 }
+	}
+	ex, err := functions.NewExecutor(functions.ExecutorConfig{Registry: reg, Clock: clock, Rand: o.Rand})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Engine, s.Executor = eng, ex
+	return s
+}
+
+// Publish queues envelopes as a runtime would: delayed ones wait for the
+// clock, responses are collected.
+func (s *Sim) Publish(envs ...core.Envelope) {
+	for _, env := range envs {
+		if _, err := core.EncodeEnvelope(env); err != nil {
+			s.T.Fatalf("published an invalid envelope: %v", err)
+		}
+		switch {
+		case strings.HasPrefix(env.Topic, core.PrefixResponse+":"):
+			s.Responses = append(s.Responses, env)
+		case env.DeliverAtTime().After(s.Now):
+			s.Delayed = append(s.Delayed, env)
+		default:
+			s.Queue = append(s.Queue, env)
+		}
+	}
+}
+
+// Send publishes a message from outside (a client) at the current time.
+func (s *Sim) Send(topic, key string, m core.Message) core.Envelope {
+	s.seq++
+	env, err := core.BuildEnvelope(core.Out{Topic: topic, Key: key, Msg: m}, fmt.Sprintf("client-%d", s.seq), s.Now, "test", s.Now)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	s.Publish(env)
+	return env
+}
+
+// Step handles the first queued envelope; false when the queue is empty.
+func (s *Sim) Step() bool {
+	if len(s.Queue) == 0 {
+		return false
+	}
+	env := s.Queue[0]
+	s.Queue = s.Queue[1:]
+	if s.BeforeHandle != nil {
+		s.BeforeHandle(s, env)
+	}
+	s.Handle(env)
+	return true
+}
+
+// Handle runs one envelope through its role with the runtime contract.
+func (s *Sim) Handle(env core.Envelope) {
+	s.Handled = append(s.Handled, env)
+	fn := functions.Function(s.Engine)
+	prefix, _, _ := core.SplitTopic(env.Topic)
+	switch prefix {
+	case core.PrefixTaskExecutor, core.PrefixTaskRetry, core.PrefixWorkflowTaskExecutor, core.PrefixWorkflowTaskRetry:
+		fn = s.Executor
+	}
+	body, err := json.Marshal(env)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	err = functions.Process(context.Background(), fn, body, func(_ context.Context, envs ...core.Envelope) error {
+		s.Publish(envs...)
+		return nil
+	})
+	switch {
+	case err == nil:
+	case functions.IsPermanent(err):
+		s.DeadLetters = append(s.DeadLetters, DeadLetter{Env: env, Reason: err.Error()})
+	default:
+		// Transient: redeliver at the end of the queue, as a broker would.
+		s.Queue = append(s.Queue, env)
+	}
+}
+
+// Run handles messages until the queue is empty, releasing delayed ones only
+// when Advance moves the clock. It fails the test after limit steps.
+func (s *Sim) Run() {
+	for i := 0; s.Step(); i++ {
+		if i > 100000 {
+			s.T.Fatal("sim: more than 100000 steps; a loop?")
+		}
+	}
+}
+
+// Advance moves the clock by d, releases the delayed envelopes now due (in
+// due order) and runs.
+func (s *Sim) Advance(d time.Duration) {
+	s.Now = s.Now.Add(d)
+	sort.SliceStable(s.Delayed, func(i, j int) bool { return s.Delayed[i].DeliverAtTime().Before(s.Delayed[j].DeliverAtTime()) })
+	var keep []core.Envelope
+	for _, env := range s.Delayed {
+		if env.DeliverAtTime().After(s.Now) {
+			keep = append(keep, env)
+		} else {
+			s.Queue = append(s.Queue, env)
+		}
+	}
+	s.Delayed = keep
+	s.Run()
+}
+
+// State loads a workflow's stored state (nil when absent).
+func (s *Sim) State(workflowID string) *core.WorkflowState {
+	raw, v, err := s.Store.Get(context.Background(), core.StateKey(workflowID))
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	if v == 0 {
+		return nil
+	}
+	st, err := core.DecodeState(raw)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	return st
+}
+
+// Outcomes decodes the responses received for a workflow id.
+func (s *Sim) Outcomes(workflowID string) []*core.MethodOutcome {
+	var out []*core.MethodOutcome
+	for _, env := range s.Responses {
+		m, err := core.DecodeMessage(env)
+		if err != nil {
+			s.T.Fatal(err)
+		}
+		if o, ok := m.(*core.MethodOutcome); ok && o.WorkflowID == workflowID {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Types lists the types of handled envelopes, for compact assertions.
+func (s *Sim) Types() []string {
+	out := make([]string, len(s.Handled))
+	for i, e := range s.Handled {
+		out[i] = e.Type
+	}
+	return out
+}
+
+// Count returns how many handled envelopes have the given type.
+func (s *Sim) Count(typ string) int {
+	return len(slices.DeleteFunc(s.Types(), func(t string) bool { return t != typ }))
+}

@@ -1,0 +1,54 @@
+// Package storage defines the two storage seams of weft, key-value with
+// versions and key-set, and the decorators that wrap any driver.
+//
+// Drivers live in sub-packages (memory, and later redis, postgres, mysql) and
+// must all pass the conformance suite in storagetest.
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrVersionConflict is returned by versioned writes whose expected version
+// does not match the stored one. The caller reloads and retries.
+var ErrVersionConflict = errors.New("storage: version conflict")
+
+// ErrClosed is returned by every operation on a closed store.
+var ErrClosed = errors.New("storage: closed")
+
+// KeyValue stores byte values under string keys, each with a version.
+//
+// Version 0 means "absent". The first successful write of a key gives it
+// version 1 and every later write adds one. Implementations are safe for
+// concurrent use; operations honour ctx cancellation.
+type KeyValue interface {
+	// Get returns the value and version of key, or (nil, 0, nil) when absent
+	// or expired.
+	Get(ctx context.Context, key string) (value []byte, version uint64, err error)
+	// Put writes value if the stored version equals expected (0: only if
+	// absent) and returns the new version. A mismatch returns
+	// ErrVersionConflict and changes nothing. A ttl > 0 makes the key expire
+	// after that duration; ttl <= 0 keeps it for ever.
+	Put(ctx context.Context, key string, value []byte, expected uint64, ttl time.Duration) (uint64, error)
+	// Delete removes key if the stored version equals expected. Deleting an
+	// absent key with expected 0 succeeds.
+	Delete(ctx context.Context, key string, expected uint64) error
+	// Close releases resources; later calls return ErrClosed.
+	Close() error
+}
+
+// KeySet stores sets of byte members under string keys.
+type KeySet interface {
+	// Add inserts member into the set at key (no-op if present).
+	Add(ctx context.Context, key string, member []byte) error
+	// Remove deletes member from the set at key (no-op if absent).
+	Remove(ctx context.Context, key string, member []byte) error
+	// Page returns up to limit members after cursor ("" = from the start)
+	// and the cursor of the next page ("" = no more pages). Every member
+	// present for the whole paging is returned exactly once.
+	Page(ctx context.Context, key string, cursor string, limit int) (members [][]byte, next string, err error)
+	// Close releases resources; later calls return ErrClosed.
+	Close() error
+}
