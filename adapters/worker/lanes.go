@@ -1,0 +1,128 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/weftio/weft/functions"
+	"github.com/weftio/weft/transport"
+)
+
+// laneQueue bounds each lane's backlog: with it full, receiving stops, which
+// is the backpressure that keeps a slow function from buffering without end.
+const laneQueue = 8
+
+// lanes routes deliveries: keyed ones to the lane their key hashes to, so a
+// key is handled by one goroutine at a time; unkeyed ones to whichever lane
+// is free first.
+type lanes struct {
+	own    []chan transport.Delivery
+	shared chan transport.Delivery
+}
+
+func newLanes(n int) *lanes {
+	ls := &lanes{own: make([]chan transport.Delivery, n), shared: make(chan transport.Delivery, n)}
+	for i := range ls.own {
+		ls.own[i] = make(chan transport.Delivery, laneQueue)
+	}
+	return ls
+}
+
+// dispatch queues d, blocking while its lane is full. It reports false if
+// ctx ended first.
+func (ls *lanes) dispatch(ctx context.Context, d transport.Delivery) bool {
+	ch := ls.shared
+	if k := d.Key(); k != "" {
+		ch = ls.own[fnv32a(k)%uint32(len(ls.own))]
+	}
+	select {
+	case ch <- d:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// close tells the lanes that nothing more will be dispatched; they drain
+// what is queued and return.
+func (ls *lanes) close() {
+	for _, ch := range ls.own {
+		close(ch)
+	}
+	close(ls.shared)
+}
+
+// fnv32a is FNV-1a over the key's bytes, inlined to avoid a []byte copy.
+func fnv32a(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
+
+// runLane handles deliveries one at a time until both its queues are closed
+// and drained.
+func (w *Worker) runLane(workCtx, settleCtx context.Context, own, shared <-chan transport.Delivery) {
+	for own != nil || shared != nil {
+		select {
+		case d, ok := <-own:
+			if !ok {
+				own = nil
+				continue
+			}
+			w.handle(workCtx, settleCtx, d)
+		case d, ok := <-shared:
+			if !ok {
+				shared = nil
+				continue
+			}
+			w.handle(workCtx, settleCtx, d)
+		}
+	}
+}
+
+// handle processes one delivery and settles it according to the outcome.
+func (w *Worker) handle(workCtx, settleCtx context.Context, d transport.Delivery) {
+	if workCtx.Err() != nil {
+		// The shutdown grace is over: leave the delivery unsettled so it is
+		// redelivered when the subscription closes, without spending an
+		// attempt on it.
+		return
+	}
+	err := w.process(workCtx, d)
+	var serr error
+	switch {
+	case err != nil && workCtx.Err() != nil && !functions.IsPermanent(err):
+		// Interrupted by the end of the grace period, which is no fault of
+		// the message: it is redelivered when the subscription closes
+		// without spending an attempt.
+		w.log.Warn("handler interrupted by shutdown; message will be redelivered", "topic", d.Topic(), "key", d.Key(), "err", err)
+	case err == nil:
+		serr = d.Ack(settleCtx)
+	case functions.IsPermanent(err):
+		w.log.Warn("dead-lettering message", "topic", d.Topic(), "key", d.Key(), "attempt", d.Attempt(), "err", err)
+		serr = d.DeadLetter(settleCtx, err.Error())
+	default:
+		w.log.Warn("message failed; will retry", "topic", d.Topic(), "key", d.Key(), "attempt", d.Attempt(), "err", err)
+		serr = d.Nack(settleCtx, err)
+	}
+	if serr != nil {
+		w.log.Error("settling delivery", "topic", d.Topic(), "key", d.Key(), "attempt", d.Attempt(), "err", serr)
+	}
+}
+
+// process runs the function contract, turning a panic anywhere in it into a
+// retryable error so the message is retried and finally dead-lettered.
+func (w *Worker) process(ctx context.Context, d transport.Delivery) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.log.Error("handler panicked", "topic", d.Topic(), "key", d.Key(), "attempt", d.Attempt(),
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("%s: handler panicked: %v", w.fn.Name(), r)
+		}
+	}()
+	return functions.Process(ctx, w.fn, d.Body(), w.publish)
+}

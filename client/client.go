@@ -1,0 +1,204 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/core"
+	"github.com/weftio/weft/storage"
+	"github.com/weftio/weft/transport"
+)
+
+// Config configures a Client.
+type Config struct {
+	// Name is the client's unique name and response topic (default: a
+	// random "client-<uuid>").
+	Name string
+	// Transport carries commands and answers (required).
+	Transport transport.Transport
+	// Store, when set, lets Describe and Result read states directly.
+	Store storage.KeyValue
+	// Registry, when set, is used to reject unknown workflows and inputs
+	// that do not match a method's input type before anything is sent.
+	Registry *weft.Registry
+	Logger   *slog.Logger
+}
+
+// Client talks to weft. It is safe for concurrent use.
+type Client struct {
+	cfg    Config
+	topic  string
+	sub    transport.Subscription
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu      sync.Mutex
+	waiters map[string][]chan *core.MethodOutcome
+	closed  bool
+}
+
+// New creates a client and starts listening on its response topic.
+func New(ctx context.Context, cfg Config) (*Client, error) {
+	if cfg.Transport == nil {
+		return nil, errors.New("client: Config.Transport is required")
+	}
+	if cfg.Name == "" {
+		cfg.Name = "client-" + newID()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Client{cfg: cfg, topic: core.Topic(core.PrefixResponse, cfg.Name), waiters: map[string][]chan *core.MethodOutcome{}, done: make(chan struct{})}
+	sub, err := cfg.Transport.Subscribe(ctx, c.topic, transport.SubscribeOptions{Group: cfg.Name})
+	if err != nil {
+		return nil, fmt.Errorf("client %s: subscribe to %s: %w", cfg.Name, c.topic, err)
+	}
+	c.sub = sub
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c.cancel = cancel
+	go c.listen(lctx)
+	return c, nil
+}
+
+// Name returns the client's name.
+func (c *Client) Name() string { return c.cfg.Name }
+
+// Close stops listening; pending awaits return an error.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	err := c.sub.Close()
+	<-c.done
+	return err
+}
+
+func (c *Client) listen(ctx context.Context) {
+	defer close(c.done)
+	for {
+		d, err := c.sub.Receive(ctx)
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, transport.ErrClosed) {
+				c.cfg.Logger.Error("client: receive failed", "topic", c.topic, "err", err)
+			}
+			return
+		}
+		env, err := core.DecodeEnvelope(d.Body())
+		var msg core.Message
+		if err == nil {
+			msg, err = core.DecodeMessage(env)
+		}
+		o, ok := msg.(*core.MethodOutcome)
+		if err != nil || !ok {
+			reason := fmt.Sprintf("client %s cannot use this message", c.cfg.Name)
+			if err != nil {
+				reason = err.Error()
+			}
+			_ = d.DeadLetter(ctx, reason)
+			continue
+		}
+		c.deliver(o)
+		_ = d.Ack(ctx)
+	}
+}
+
+func (c *Client) deliver(o *core.MethodOutcome) {
+	c.mu.Lock()
+	ws := c.waiters[o.MethodRunID]
+	delete(c.waiters, o.MethodRunID)
+	c.mu.Unlock()
+	for _, w := range ws {
+		w <- o
+	}
+}
+
+// wait registers interest in a method run's outcome before the request that
+// triggers the answer is sent, so the answer cannot be missed.
+func (c *Client) wait(methodRunID string) (chan *core.MethodOutcome, func(), error) {
+	ch := make(chan *core.MethodOutcome, 1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, nil, errors.New("client: closed")
+	}
+	c.waiters[methodRunID] = append(c.waiters[methodRunID], ch)
+	return ch, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		ws := c.waiters[methodRunID]
+		for i, w := range ws {
+			if w == ch {
+				c.waiters[methodRunID] = append(ws[:i], ws[i+1:]...)
+				break
+			}
+		}
+		if len(c.waiters[methodRunID]) == 0 {
+			delete(c.waiters, methodRunID)
+		}
+	}, nil
+}
+
+// receive waits for the outcome on ch, bounded by ctx and by timeout (0:
+// none). The timeout is the caller's: the workflow keeps running.
+func (c *Client) receive(ctx context.Context, ch chan *core.MethodOutcome, timeout time.Duration, workflow, id, runID string) (*core.MethodOutcome, error) {
+	var tc <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		tc = t.C
+	}
+	select {
+	case o := <-ch:
+		return o, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("await %s %s: %w", workflow, id, ctx.Err())
+	case <-tc:
+		return nil, &core.Error{Code: core.CodeWorkflowTimedOut, Workflow: workflow, WorkflowID: id, MethodRunID: runID,
+			Message: fmt.Sprintf("no result within %s (the workflow keeps running)", timeout)}
+	case <-c.done:
+		return nil, errors.New("client: closed while awaiting")
+	}
+}
+
+// outcomeError turns a non-completed outcome into the caller's error.
+func outcomeError(o *core.MethodOutcome) error {
+	if o.Kind == core.MethodCompleted {
+		return nil
+	}
+	if o.Error != nil {
+		return o.Error
+	}
+	code := map[core.OutcomeKind]core.Code{core.MethodFailed: core.CodeWorkflowFailed, core.MethodCanceled: core.CodeWorkflowCanceled,
+		core.MethodUnknown: core.CodeWorkflowUnknown}[o.Kind]
+	return &core.Error{Code: code, Workflow: o.Workflow, WorkflowID: o.WorkflowID, MethodRunID: o.MethodRunID}
+}
+
+func (c *Client) send(ctx context.Context, topic, key string, m core.Message) error {
+	now := time.Now()
+	id := newID()
+	env, err := core.BuildEnvelope(core.Out{Topic: topic, Key: key, Subject: key, Msg: m}, id, now, "weft/client/"+c.cfg.Name, now)
+	if err != nil {
+		return err
+	}
+	if err := c.cfg.Transport.Publish(ctx, env); err != nil {
+		return fmt.Errorf("client: publish %s to %s: %w", m.MessageType(), topic, err)
+	}
+	return nil
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return core.UUIDFromBytes(time.Now(), b)
+}

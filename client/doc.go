@@ -1,0 +1,9 @@
+// Package client is the Go client of weft: it dispatches workflows and
+// methods, awaits their results, sends signals, cancels, retries, and reads
+// the state or result record of an instance.
+//
+// A Client publishes commands on a transport and receives answers on its
+// own response topic, "response:<name>". Typed helpers (Dispatch, Run,
+// Signal, ...) take the same references as the workflow code, so callers
+// and implementers agree on types at compile time.
+package client

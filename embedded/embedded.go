@@ -1,0 +1,44 @@
+// Package embedded runs every weft role in one process on in-memory
+// transport and storage: the default for development, tests and examples.
+package embedded
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/client"
+	"github.com/weftio/weft/internal/bootstrap"
+)
+
+// Options configure the embedded runtime; the zero value (plus a Registry)
+// is ready to use.
+type Options struct {
+	// Concurrency is the number of lanes per role (default 8).
+	Concurrency int
+	// DisableFastPath routes workflow tasks through the broker instead of
+	// running them inside the state engine.
+	DisableFastPath bool
+	Logger          *slog.Logger
+}
+
+// Runtime is a running embedded weft.
+type Runtime struct {
+	rt *bootstrap.Runtime
+}
+
+// Start runs the roles for everything registered in reg.
+func Start(ctx context.Context, reg *weft.Registry, o Options) (*Runtime, error) {
+	rt, err := bootstrap.StartEmbedded(ctx, bootstrap.Embedded{Registry: reg, Concurrency: o.Concurrency,
+		DisableFastPath: o.DisableFastPath, Logger: o.Logger})
+	if err != nil {
+		return nil, err
+	}
+	return &Runtime{rt: rt}, nil
+}
+
+// Client returns the runtime's client.
+func (r *Runtime) Client() *client.Client { return r.rt.Client }
+
+// Stop finishes in-flight work and releases everything.
+func (r *Runtime) Stop() error { return r.rt.Stop() }

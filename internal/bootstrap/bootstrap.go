@@ -1,0 +1,148 @@
+// Package bootstrap is the one place that turns configuration into concrete
+// drivers (storage, transport) and runtimes (workers running the roles).
+package bootstrap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/adapters/worker"
+	"github.com/weftio/weft/client"
+	"github.com/weftio/weft/functions"
+	"github.com/weftio/weft/storage"
+	storagememory "github.com/weftio/weft/storage/memory"
+	"github.com/weftio/weft/transport"
+	transportmemory "github.com/weftio/weft/transport/memory"
+)
+
+// Embedded configures a process that runs every role.
+type Embedded struct {
+	Registry *weft.Registry
+	// Transport and Store default to the in-memory drivers.
+	Transport transport.Transport
+	Store     storage.KeyValue
+	// Concurrency is the number of lanes per role (default 8).
+	Concurrency int
+	// FastPath runs workflow tasks inside the state engine (default on;
+	// set DisableFastPath to route them through the broker).
+	DisableFastPath bool
+	Retention       time.Duration
+	ShutdownGrace   time.Duration
+	Logger          *slog.Logger
+}
+
+// Runtime is a running embedded process.
+type Runtime struct {
+	Client    *client.Client
+	Transport transport.Transport
+	Store     storage.KeyValue
+
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	errs    chan error
+	ownsTr  bool
+	ownsSt  bool
+	stopped sync.Once
+}
+
+// StartEmbedded starts the state engine and executor workers and a client.
+func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
+	if cfg.Registry == nil {
+		return nil, errors.New("embedded: Registry is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 8
+	}
+	rt := &Runtime{Transport: cfg.Transport, Store: cfg.Store, errs: make(chan error, 4)}
+	if rt.Transport == nil {
+		rt.Transport, rt.ownsTr = transportmemory.New(transportmemory.WithLogger(cfg.Logger)), true
+	}
+	if rt.Store == nil {
+		rt.Store, rt.ownsSt = storagememory.New(), true
+	}
+	var fns []functions.Function
+	if wfs := cfg.Registry.Workflows(); len(wfs) > 0 {
+		local := cfg.Registry
+		if cfg.DisableFastPath {
+			local = nil
+		}
+		eng, err := functions.NewStateEngine(functions.StateEngineConfig{Workflows: wfs, Store: rt.Store, Local: local,
+			Retention: cfg.Retention, Logger: cfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+		fns = append(fns, eng)
+	}
+	ex, err := functions.NewExecutor(functions.ExecutorConfig{Registry: cfg.Registry, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	fns = append(fns, ex)
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	rt.cancel = cancel
+	for _, fn := range fns {
+		w, err := worker.New(rt.Transport, fn, worker.Config{Concurrency: cfg.Concurrency, ShutdownGrace: cfg.ShutdownGrace,
+			Logger: cfg.Logger.With("role", fn.Name())})
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		rt.wg.Add(1)
+		go func() {
+			defer rt.wg.Done()
+			if err := w.Run(runCtx); err != nil {
+				rt.errs <- fmt.Errorf("%s worker: %w", fn.Name(), err)
+			}
+		}()
+		select {
+		case <-w.Ready():
+		case err := <-rt.errs:
+			cancel()
+			rt.wg.Wait()
+			return nil, err
+		case <-ctx.Done():
+			cancel()
+			rt.wg.Wait()
+			return nil, ctx.Err()
+		}
+	}
+	c, err := client.New(ctx, client.Config{Transport: rt.Transport, Store: rt.Store, Registry: cfg.Registry, Logger: cfg.Logger})
+	if err != nil {
+		cancel()
+		rt.wg.Wait()
+		return nil, err
+	}
+	rt.Client = c
+	return rt, nil
+}
+
+// Stop closes the client, lets the workers finish in-flight messages and
+// closes the drivers the runtime created.
+func (rt *Runtime) Stop() error {
+	var errs []error
+	rt.stopped.Do(func() {
+		errs = append(errs, rt.Client.Close())
+		rt.cancel()
+		rt.wg.Wait()
+		close(rt.errs)
+		for err := range rt.errs {
+			errs = append(errs, err)
+		}
+		if rt.ownsTr {
+			errs = append(errs, rt.Transport.Close())
+		}
+		if rt.ownsSt {
+			errs = append(errs, rt.Store.Close())
+		}
+	})
+	return errors.Join(errs...)
+}
