@@ -196,12 +196,12 @@ func (c *Client) Describe(ctx context.Context, workflowID string) (json.RawMessa
 
 // Result is the outcome of an ended instance's main method.
 type Result struct {
-	WorkflowID string
-	Workflow   string
-	State      core.State
-	Value      json.RawMessage
-	Error      *core.Error
-	EndedAt    time.Time
+	WorkflowID string          `json:"workflowId"`
+	Workflow   string          `json:"workflow"`
+	State      core.State      `json:"state"`
+	Value      json.RawMessage `json:"value,omitempty"`
+	Error      *core.Error     `json:"error,omitempty"`
+	EndedAt    time.Time       `json:"endedAt"`
 }
 
 // ErrNotEnded is returned by ReadResult for an instance still running.

@@ -81,13 +81,20 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Message)
 	}
+	var cause string
+	if e.Cause != nil {
+		cause = e.Cause.Error()
+	}
 	if e.Failure != nil && e.Failure.Message != e.Message {
 		b.WriteString(": ")
 		b.WriteString(e.Failure.Message)
+		if cause != "" && strings.Contains(e.Failure.Message, cause) {
+			cause = "" // the user's error already wraps it
+		}
 	}
-	if e.Cause != nil {
+	if cause != "" {
 		b.WriteString(": ")
-		b.WriteString(e.Cause.Error())
+		b.WriteString(cause)
 	}
 	return b.String()
 }

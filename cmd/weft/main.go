@@ -1,0 +1,61 @@
+// Command weft is the weft CLI: the embedded demo and dev server, and
+// commands that drive a dev server over HTTP.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage: weft <command> [arguments]
+
+commands:
+  demo                                  run the example workflows on the embedded runtime
+  dev [-addr 127.0.0.1:8233]            start the embedded runtime with the examples and an HTTP API
+  dispatch [-wait] WORKFLOW METHOD JSON start a workflow on a dev server
+  describe ID                           print an instance's state
+  result ID                             print an ended instance's result record
+  signal WORKFLOW ID CHANNEL JSON       send a signal
+  cancel WORKFLOW ID                    cancel an instance
+  retry-workflow-task WORKFLOW ID       re-run a failed workflow task
+  retry-tasks WORKFLOW ID               re-dispatch failed tasks
+
+The commands that talk to a dev server read its address from -addr or WEFT_DEV_ADDR.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "demo":
+		err = runDemo(ctx, stdout)
+	case "dev":
+		err = runDev(ctx, rest, stdout, stderr)
+	case "dispatch", "describe", "result", "signal", "cancel", "retry-workflow-task", "retry-tasks":
+		err = runRemote(ctx, cmd, rest, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "weft: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "weft:", err)
+		return 1
+	}
+	return 0
+}
