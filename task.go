@@ -100,7 +100,7 @@ func (r *Registry) RunTask(ctx context.Context, t *core.ExecuteTask) (core.TaskO
 				Message: fmt.Sprintf("attempt did not finish within %s: %v", impl.timeout, res.err)}
 		}
 	}
-	return core.TaskOutcome{Failure: failureOf(res.err), Retryable: !isNonRetryable(res.err)}, impl.retry, nil
+	return core.TaskOutcome{Failure: failureOf(res.err), Retryable: !isNonRetryable(res.err), Cause: core.AsError(res.err).Clone()}, impl.retry, nil
 }
 
 // taskGrace is how long a timed-out attempt may take to notice its

@@ -77,13 +77,16 @@ func (e *Error) Error() string {
 			fmt.Fprintf(&b, " (workflow %s)", e.WorkflowID)
 		}
 	}
-	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Message)
-	}
 	var cause string
 	if e.Cause != nil {
 		cause = e.Cause.Error()
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+		if cause != "" && strings.Contains(e.Message, cause) {
+			cause = ""
+		}
 	}
 	if e.Failure != nil && e.Failure.Message != e.Message {
 		b.WriteString(": ")

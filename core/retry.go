@@ -68,6 +68,9 @@ type TaskOutcome struct {
 	// retry whatever the policy says (e.g. bad input, permanent errors).
 	Failure   *Failure
 	Retryable bool
+	// Cause is the weft error behind the failure, if any (e.g. not
+	// registered, bad input, execution timed out).
+	Cause *Error
 }
 
 // DecideTask turns a task attempt's outcome into the messages to send: the
@@ -96,6 +99,6 @@ func DecideTask(t *ExecuteTask, o TaskOutcome, p RetryPolicy, now time.Time, r f
 		}
 	}
 	return reply(&CommandResult{Kind: TaskFailed, Error: &Error{
-		Code: CodeTaskFailed, Service: t.Service, Method: t.Method, TaskID: t.TaskID, Message: f.Message, Failure: f,
+		Code: CodeTaskFailed, Service: t.Service, Method: t.Method, TaskID: t.TaskID, Message: f.Message, Failure: f, Cause: o.Cause,
 	}})
 }

@@ -103,7 +103,7 @@ func (x *Executor) Handle(ctx context.Context, in core.Envelope) (Result, error)
 				return Result{}, err // interrupted: redeliver
 			}
 			failure = Permanent(ce.Error(), nil)
-			outcome = core.TaskOutcome{Failure: &core.Failure{Type: string(ce.Code), Message: ce.Error()}}
+			outcome = core.TaskOutcome{Failure: &core.Failure{Type: string(ce.Code), Message: ce.Error()}, Cause: ce}
 		}
 		outs = core.DecideTask(m, outcome, policy, now, x.cfg.Rand())
 	case *core.ExecuteWorkflowTask:

@@ -44,7 +44,13 @@ type Sim struct {
 	// BeforeHandle, when set, may edit or duplicate the queue before each
 	// handling (fault injection).
 	BeforeHandle func(s *Sim, env core.Envelope)
-	seq          int
+	// Published counts publications per envelope id.
+	Published map[string]int
+	// Attempts lists, per input envelope id, the ids of the envelopes each
+	// handling of it published.
+	Attempts map[string][][]string
+	dedup    bool
+	seq      int
 }
 
 // DeadLetter is a permanently failed input.
@@ -61,11 +67,14 @@ type Options struct {
 	FastPath bool
 	// Rand returns retry jitter (default 0.5: no jitter).
 	Rand func() float64
+	// Dedup drops a published envelope whose id was published before, as
+	// a deduplicating broker does.
+	Dedup bool
 }
 
 // New builds a simulator for the registry's workflows and services.
 func New(t testing.TB, reg *weft.Registry, o Options) *Sim {
-	s := &Sim{T: t, Now: Epoch, Store: o.Store}
+	s := &Sim{T: t, Now: Epoch, Store: o.Store, Published: map[string]int{}, Attempts: map[string][][]string{}, dedup: o.Dedup}
 	if s.Store == nil {
 		s.Store = memory.New(memory.WithClock(func() time.Time { return s.Now }))
 	}
@@ -95,6 +104,10 @@ func (s *Sim) Publish(envs ...core.Envelope) {
 	for _, env := range envs {
 		if _, err := core.EncodeEnvelope(env); err != nil {
 			s.T.Fatalf("published an invalid envelope: %v", err)
+		}
+		s.Published[env.ID]++
+		if s.dedup && s.Published[env.ID] > 1 {
+			continue
 		}
 		switch {
 		case strings.HasPrefix(env.Topic, core.PrefixResponse+":"):
@@ -145,17 +158,38 @@ func (s *Sim) Handle(env core.Envelope) {
 	if err != nil {
 		s.T.Fatal(err)
 	}
-	err = functions.Process(context.Background(), fn, body, func(_ context.Context, envs ...core.Envelope) error {
+	s.handleBody(env, fn, body)
+}
+
+// HandleRaw runs bytes received on topic through its role, as a runtime
+// does with whatever a broker hands it.
+func (s *Sim) HandleRaw(topic string, body []byte) {
+	env := core.Envelope{ID: "raw", Topic: topic}
+	fn := functions.Function(s.Engine)
+	if p, _, _ := core.SplitTopic(topic); p == core.PrefixTaskExecutor || p == core.PrefixWorkflowTaskExecutor {
+		fn = s.Executor
+	}
+	s.handleBody(env, fn, body)
+}
+
+func (s *Sim) handleBody(env core.Envelope, fn functions.Function, body []byte) {
+	var ids []string
+	err := functions.Process(context.Background(), fn, body, func(_ context.Context, envs ...core.Envelope) error {
+		for _, e := range envs {
+			ids = append(ids, e.ID)
+		}
 		s.Publish(envs...)
 		return nil
 	})
+	s.Attempts[env.ID] = append(s.Attempts[env.ID], ids)
 	switch {
 	case err == nil:
 	case functions.IsPermanent(err):
 		s.DeadLetters = append(s.DeadLetters, DeadLetter{Env: env, Reason: err.Error()})
 	default:
-		// Transient: redeliver at the end of the queue, as a broker would.
-		s.Queue = append(s.Queue, env)
+		// Transient: redeliver first, as a keyed broker does (the key stays
+		// blocked until the message is acknowledged).
+		s.Queue = append([]core.Envelope{env}, s.Queue...)
 	}
 }
 
@@ -184,6 +218,32 @@ func (s *Sim) Advance(d time.Duration) {
 	}
 	s.Delayed = keep
 	s.Run()
+}
+
+// AdvanceToNext moves the clock to the next delayed envelope's instant and
+// runs; false when nothing is delayed.
+func (s *Sim) AdvanceToNext() bool {
+	if len(s.Delayed) == 0 {
+		return false
+	}
+	next := s.Delayed[0].DeliverAtTime()
+	for _, env := range s.Delayed[1:] {
+		if t := env.DeliverAtTime(); t.Before(next) {
+			next = t
+		}
+	}
+	s.Advance(next.Sub(s.Now))
+	return true
+}
+
+// RunAll runs and releases every delayed envelope until nothing is left.
+func (s *Sim) RunAll() {
+	s.Run()
+	for i := 0; s.AdvanceToNext(); i++ {
+		if i > 100000 {
+			s.T.Fatal("sim: more than 100000 delays; a loop?")
+		}
+	}
 }
 
 // State loads a workflow's stored state (nil when absent).

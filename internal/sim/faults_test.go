@@ -1,0 +1,92 @@
+package sim_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/weftio/weft/internal/sim"
+	"github.com/weftio/weft/storage"
+	"github.com/weftio/weft/storage/memory"
+)
+
+// flakyStore fails exactly one Put, the failAt-th (1-based), after which it
+// behaves normally: the write is lost after the outputs were published.
+type flakyStore struct {
+	storage.KeyValue
+	puts, failAt int
+	failed       bool
+}
+
+var errInjected = errors.New("injected storage failure")
+
+func (f *flakyStore) Put(ctx context.Context, key string, value []byte, expected uint64, ttl time.Duration) (uint64, error) {
+	f.puts++
+	if f.puts == f.failAt {
+		f.failed = true
+		return 0, errInjected
+	}
+	return f.KeyValue.Put(ctx, key, value, expected, ttl)
+}
+
+// TestStorageWriteFailsOnceAfterPublish fails each state write of the
+// scenario in turn. The outputs of the failed attempt are already
+// published; the redelivered input must produce the same envelopes (same
+// ids, so a deduplicating broker drops them) and the run must end exactly
+// like a clean one, with no task or workflow task run twice.
+func TestStorageWriteFailsOnceAfterPublish(t *testing.T) {
+	for _, fast := range []bool{false, true} {
+		reg, cleanLog := kitchenSink(t)
+		counter := &flakyStore{KeyValue: memory.New()}
+		clean := sim.New(t, reg, sim.Options{FastPath: fast, Store: counter, Dedup: true})
+		runKitchenSink(clean)
+		want := checkCompleted(t, clean, "p1", kitchenSinkResult)
+		writes := counter.puts
+		if writes < 10 {
+			t.Fatalf("only %d writes in the scenario", writes)
+		}
+		for k := 1; k <= writes; k++ {
+			t.Run(fmt.Sprintf("fast=%v/write=%d", fast, k), func(t *testing.T) {
+				reg, log := kitchenSink(t)
+				var s *sim.Sim
+				store := &flakyStore{KeyValue: memory.New(memory.WithClock(func() time.Time { return s.Now })), failAt: k}
+				s = sim.New(t, reg, sim.Options{FastPath: fast, Store: store, Dedup: true})
+				runKitchenSink(s)
+				if !store.failed {
+					t.Fatalf("write %d never happened", k)
+				}
+				got := checkCompleted(t, s, "p1", kitchenSinkResult)
+				if got.TaskIndex != want.TaskIndex {
+					t.Errorf("workflow tasks = %d, want %d", got.TaskIndex, want.TaskIndex)
+				}
+				if log.distinct() != cleanLog.distinct() {
+					t.Errorf("distinct tasks = %d, want %d", log.distinct(), cleanLog.distinct())
+				}
+				for id, n := range log.runs {
+					if n != cleanLog.runs[id] && cleanLog.runs[id] != 0 {
+						t.Errorf("task %s ran %d times, clean run %d", id, n, cleanLog.runs[id])
+					}
+				}
+				retried := 0
+				for id, attempts := range s.Attempts {
+					if len(attempts) < 2 {
+						continue
+					}
+					retried++
+					if !slices.Equal(attempts[0], attempts[1]) {
+						t.Errorf("input %s published %v, then %v when retried: a broker could not drop the repeats", id, attempts[0], attempts[1])
+					}
+				}
+				if retried != 1 {
+					t.Errorf("%d inputs were handled again, want exactly the one whose write failed", retried)
+				}
+				if len(s.DeadLetters) > 0 {
+					t.Errorf("dead letters: %+v", s.DeadLetters)
+				}
+			})
+		}
+	}
+}
