@@ -36,8 +36,9 @@ func Apply(s *WorkflowState, in Input, now time.Time) (Transition, error) {
 	if err := e.apply(in); err != nil {
 		return Transition{State: s}, err
 	}
-	if e.s == nil {
-		return Transition{Outputs: e.out}, nil
+	if e.s == nil || s != nil && s.Result != nil {
+		// Nothing to keep, or a result record, which only answers.
+		return Transition{State: e.s, Outputs: e.out}, nil
 	}
 	e.progress()
 	e.s.LastMessageID = in.ID

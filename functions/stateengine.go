@@ -173,7 +173,8 @@ func (e *StateEngine) save(ctx context.Context, key string, s *core.WorkflowStat
 	}
 	var ttl time.Duration
 	if s.Result != nil {
-		ttl = e.cfg.Retention
+		// Retention counts from the end, not from the last write.
+		ttl = max(e.cfg.Retention-e.cfg.Clock().Sub(s.Result.EndedAt), time.Second)
 	}
 	if _, err := e.cfg.Store.Put(ctx, key, b, version, ttl); err != nil {
 		if errors.Is(err, storage.ErrVersionConflict) {

@@ -2,11 +2,14 @@ package sim_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/core"
+	"github.com/weftio/weft/functions"
 	"github.com/weftio/weft/internal/sim"
 )
 
@@ -56,5 +59,51 @@ func TestSequentialTasks(t *testing.T) {
 				t.Fatalf("dead letters: %+v", s.DeadLetters)
 			}
 		})
+	}
+}
+
+// TestResultRecordRetention: an ended instance answers late waiters from its
+// result record until the retention period passes, then it is unknown.
+func TestResultRecordRetention(t *testing.T) {
+	s := sim.New(t, seqRegistry(t), sim.Options{FastPath: true})
+	dispatch(s, "Seq", "run", "w1", 1)
+	s.Run()
+	wait := func() *core.MethodOutcome {
+		s.Responses = nil
+		s.Send(core.Topic(core.PrefixWorkflowCmd, "Seq"), "w1", &core.WaitWorkflow{WorkflowID: "w1", Workflow: "Seq", MethodRunID: "w1", Client: "late"})
+		s.Run()
+		outs := s.Outcomes("w1")
+		if len(outs) != 1 {
+			t.Fatalf("late waiter got %d answers", len(outs))
+		}
+		return outs[0]
+	}
+	if o := wait(); o.Kind != core.MethodCompleted || string(o.Value) != "8" {
+		t.Fatalf("within retention: %+v", o)
+	}
+	s.Advance(functions.DefaultRetention - time.Minute)
+	if o := wait(); o.Kind != core.MethodCompleted {
+		t.Fatalf("just before the end of retention: %+v", o)
+	}
+	s.Advance(2 * time.Minute)
+	if o := wait(); o.Kind != core.MethodUnknown || !errors.Is(o.Error, weft.ErrWorkflowUnknown) {
+		t.Fatalf("after retention: %+v, want unknown", o)
+	}
+}
+
+// TestDuplicateDispatchDoesNotRestart: the same workflow id dispatched again
+// after the end attaches to the result record instead of running again.
+func TestDuplicateDispatchDoesNotRestart(t *testing.T) {
+	s := sim.New(t, seqRegistry(t), sim.Options{FastPath: true})
+	dispatch(s, "Seq", "run", "w1", 1)
+	s.Run()
+	tasks := s.Count("weft.executor.ExecuteTask")
+	dispatch(s, "Seq", "run", "w1", 1)
+	s.Run()
+	if got := s.Count("weft.executor.ExecuteTask"); got != tasks {
+		t.Fatalf("a second dispatch ran %d more tasks", got-tasks)
+	}
+	if outs := s.Outcomes("w1"); len(outs) != 2 || string(outs[1].Value) != "8" {
+		t.Fatalf("outcomes = %+v", outs)
 	}
 }
