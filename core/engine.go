@@ -72,7 +72,7 @@ func (e *engine) apply(in Input) error {
 	case *RetryTasks:
 		e.retryTasks(m)
 	case *WorkflowTaskCompleted:
-		e.workflowTaskCompleted(m)
+		return e.workflowTaskCompleted(m)
 	case *WorkflowTaskFailed:
 		e.workflowTaskFailed(m)
 	case *DispatchMethod, *CancelWorkflow, *CompleteTimers, *SendSignal, *CommandResult:

@@ -4,23 +4,27 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
 // workflowTaskCompleted records a workflow task's result, then carries out
 // the new commands: the state learns of every command before any of its
 // results can arrive.
-func (e *engine) workflowTaskCompleted(m *WorkflowTaskCompleted) {
+func (e *engine) workflowTaskCompleted(m *WorkflowTaskCompleted) error {
 	s := e.s
 	if s == nil || s.Running == nil || s.Running.ID != m.TaskID {
-		return // stale: superseded by a retry, or a duplicate
+		return nil // stale: superseded by a retry, or a duplicate
+	}
+	if err := validateTaskResult(m); err != nil {
+		return err
 	}
 	run := s.Method(s.Running.MethodRunID)
 	trigger := s.Running.Trigger
 	index := s.Running.Index
 	s.Running = nil
 	if run == nil {
-		return
+		return nil
 	}
 	if !s.Pinned {
 		s.Version, s.Pinned = m.CodeVersion, true
@@ -65,6 +69,29 @@ func (e *engine) workflowTaskCompleted(m *WorkflowTaskCompleted) {
 		e.reply(run, MethodCompleted, m.Value, nil)
 	}
 	e.bufferFront(self...)
+	return nil
+}
+
+// validateTaskResult rejects a workflow-task result that cannot have come
+// from an executor, before any of it is applied.
+func validateTaskResult(m *WorkflowTaskCompleted) error {
+	for i, c := range m.Commands {
+		switch {
+		case c == nil:
+			return &DecodeError{Reason: fmt.Sprintf("WorkflowTaskCompleted %s: command %d is null", m.TaskID, i)}
+		case c.ID == "":
+			return &DecodeError{Reason: fmt.Sprintf("WorkflowTaskCompleted %s: command %d has no id", m.TaskID, i)}
+		}
+		switch c.Kind {
+		case KindTask, KindChild, KindMethod, KindTimer, KindReceive, KindSend, KindInline:
+		default:
+			return &DecodeError{Reason: fmt.Sprintf("WorkflowTaskCompleted %s: command %s has unknown kind %q", m.TaskID, c.ID, c.Kind)}
+		}
+	}
+	if m.Step != nil && m.Step.Node.Op == "" {
+		return &DecodeError{Reason: fmt.Sprintf("WorkflowTaskCompleted %s: step without a node", m.TaskID)}
+	}
+	return nil
 }
 
 func propsHash(b []byte) string {

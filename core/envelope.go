@@ -109,7 +109,17 @@ func EncodeEnvelope(e Envelope) ([]byte, error) {
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
-	return json.Marshal(e)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep payloads byte for byte, and their size
+	if err := enc.Encode(e); err != nil {
+		return nil, fmt.Errorf("envelope %s: %w", e.ID, err)
+	}
+	b := bytes.TrimRight(buf.Bytes(), "\n")
+	if len(b) > MaxEnvelopeSize {
+		return nil, fmt.Errorf("envelope %s: %d bytes exceeds the %d byte limit", e.ID, len(b), MaxEnvelopeSize)
+	}
+	return b, nil
 }
 
 // DecodeEnvelope parses structured-mode CloudEvents JSON and validates it.
@@ -124,7 +134,7 @@ func DecodeEnvelope(b []byte) (Envelope, error) {
 	if err := dec.Decode(&e); err != nil {
 		return Envelope{}, &DecodeError{Reason: "malformed envelope JSON: " + err.Error()}
 	}
-	if dec.More() {
+	if rest := bytes.TrimSpace(b[dec.InputOffset():]); len(rest) > 0 {
 		return Envelope{}, &DecodeError{Reason: "malformed envelope JSON: trailing data after the event"}
 	}
 	if err := e.Validate(); err != nil {

@@ -214,7 +214,6 @@ func TestDecodeEnvelopeErrors(t *testing.T) {
 
 func TestDecodeEnvelopeRejectsTrailingCloser(t *testing.T) {
 	t.Parallel()
-	knownBug(t, "DecodeEnvelope accepts trailing '}' or ']' after the event: json.Decoder.More reports false before a closing delimiter")
 	valid := envelopeJSON(t, nil)
 	for _, tail := range []string{"}", "]", "}}]", " ] "} {
 		if _, err := DecodeEnvelope(append(bytes.Clone(valid), tail...)); err == nil {
@@ -241,7 +240,6 @@ func TestDecodeEnvelopeSizeLimitBoundary(t *testing.T) {
 
 func TestEncodedEnvelopeStaysWithinDecodeLimit(t *testing.T) {
 	t.Parallel()
-	knownBug(t, "EncodeEnvelope HTML-escapes <, > and & (6x growth) and has no size check, so re-encoding a decodable envelope can exceed MaxEnvelopeSize")
 	pad := strings.Repeat("<", MaxEnvelopeSize/2)
 	in := envelopeJSON(t, func(m map[string]any) { m["data"] = map[string]any{"v": 1, "s": pad} })
 	in = bytes.ReplaceAll(in, []byte(`\u003c`), []byte("<"))

@@ -31,9 +31,16 @@ func DefaultRetryPolicy() RetryPolicy {
 	return RetryPolicy{Minimum: time.Second, Maximum: 1000 * time.Second, Coefficient: 2, RandomFactor: 0.5, MaxRetries: 11}
 }
 
+// maxDelay bounds any retry delay (about 292 years, the Duration range).
+const maxDelay = float64(math.MaxInt64 - 1<<10)
+
 // Validate reports the first invalid field.
 func (p RetryPolicy) Validate() error {
 	switch {
+	case math.IsNaN(p.Coefficient) || math.IsInf(p.Coefficient, 0):
+		return fmt.Errorf("retry policy: Coefficient %g is not a finite number", p.Coefficient)
+	case math.IsNaN(p.RandomFactor) || math.IsInf(p.RandomFactor, 0):
+		return fmt.Errorf("retry policy: RandomFactor %g is not a finite number", p.RandomFactor)
 	case p.MaxRetries < 0:
 		return fmt.Errorf("retry policy: MaxRetries %d is negative", p.MaxRetries)
 	case p.MaxRetries == 0:
@@ -58,7 +65,15 @@ func (p RetryPolicy) Delay(retryIndex int, errType string, r float64) (time.Dura
 	}
 	base := math.Min(float64(p.Maximum), float64(p.Minimum)*math.Pow(p.Coefficient, float64(retryIndex)))
 	d := base * (1 + p.RandomFactor*(2*r-1))
-	return time.Duration(math.Max(d, 0)), true
+	// Clamp before converting: a float beyond the Duration range (or NaN)
+	// would wrap to a negative delay and retry at once.
+	if math.IsNaN(d) || d < 0 {
+		d = 0
+	}
+	if d >= maxDelay {
+		return time.Duration(maxDelay), true
+	}
+	return time.Duration(d), true
 }
 
 // TaskOutcome is what one task attempt produced, as seen by the executor.
@@ -88,7 +103,8 @@ func DecideTask(t *ExecuteTask, o TaskOutcome, p RetryPolicy, now time.Time, r f
 	if o.Failure == nil {
 		return reply(&CommandResult{Kind: TaskCompleted, Value: o.Value})
 	}
-	f := o.Failure
+	fc := *o.Failure // the caller's outcome stays as it was
+	f := &fc
 	f.RetrySequence, f.RetryIndex, f.Previous = t.RetrySeq, t.RetryIndex, t.LastFailure
 	if o.Retryable {
 		if d, ok := p.Delay(t.RetryIndex, f.Type, r); ok {
