@@ -32,11 +32,12 @@ func Apply(s *WorkflowState, in Input, now time.Time) (Transition, error) {
 	if s != nil && in.ID != "" && s.LastMessageID == in.ID {
 		return Transition{State: s}, nil // redelivery of the last message
 	}
+	ended := s != nil && s.Result != nil
 	e := &engine{s: s, now: now, in: in}
 	if err := e.apply(in); err != nil {
 		return Transition{State: s}, err
 	}
-	if e.s == nil || s != nil && s.Result != nil {
+	if e.s == nil || ended {
 		// Nothing to keep, or a result record, which only answers.
 		return Transition{State: e.s, Outputs: e.out}, nil
 	}
@@ -66,6 +67,11 @@ func (e *engine) apply(in Input) error {
 	case *DispatchWorkflow:
 		return e.dispatchWorkflow(m)
 	case *WaitWorkflow:
+		if s := e.s; s != nil && s.Result == nil && s.Running != nil && s.Method(m.MethodRunID) == nil && s.EndedMethod(m.MethodRunID) == nil {
+			// The method run may be a DispatchMethod waiting in the buffer:
+			// wait behind it rather than answer "unknown" too early.
+			return e.buffer(in)
+		}
 		e.waitWorkflow(m)
 	case *RetryWorkflowTask:
 		e.retryWorkflowTask()
@@ -93,6 +99,8 @@ func (e *engine) apply(in Input) error {
 // applyBufferable handles the messages that wait while a workflow task runs.
 func (e *engine) applyBufferable(in Input) {
 	switch m := in.Msg.(type) {
+	case *WaitWorkflow:
+		e.waitWorkflow(m)
 	case *DispatchMethod:
 		e.dispatchMethod(m)
 	case *CancelWorkflow:

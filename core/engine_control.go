@@ -93,6 +93,7 @@ func (e *engine) retryWorkflowTask() {
 			if trigger.IsZero() {
 				trigger = e.in.Instant
 			}
+			run.Failure = nil
 			e.dispatchWorkflowTask(run, trigger)
 			return
 		}
@@ -121,6 +122,7 @@ func (e *engine) retryTasks(m *RetryTasks) {
 			}
 			c.RetrySeq++
 			c.Statuses = append(c.Statuses, Status{State: StateOngoing, Index: e.next()})
+			run.Failure = nil // running again: waiters now wait for the new outcome
 			e.emit(e.executeTask(run, c))
 		}
 	}

@@ -48,6 +48,10 @@ func (e *engine) attach(methodRunID string, r *Requester, client string) {
 		switch {
 		case run.Returned:
 			e.replyTo(r, client, run.ID, run.Name, MethodCompleted, run.Value, nil)
+		case run.Failure != nil:
+			// Failed and waiting for a retry: say so now; after a retry the
+			// caller can wait again.
+			e.replyTo(r, client, run.ID, run.Name, MethodFailed, nil, run.Failure)
 		case client != "" && !slices.Contains(run.WaitingClients, client):
 			run.WaitingClients = append(run.WaitingClients, client)
 		}

@@ -401,11 +401,14 @@ func checkRetryTasks(t *testing.T, f goldenFile, r []goldenResult) {
 	if m := r[3].state.Methods; len(m) != 1 || m[0].Failure == nil || r[3].state.Result != nil {
 		t.Errorf("step 3: the failed method run must be kept: %+v", r[3].state)
 	}
-	wantTypes(t, 4, r[4]) // the re-wait registers
-	wantTypes(t, 5, r[5], typeExecuteTask)
-	if et := msgOf[*ExecuteTask](t, r[5], 5); et.RetrySeq != 1 {
-		t.Errorf("step 5: retry sequence %d", et.RetrySeq)
+	wantTypes(t, 4, r[4], typeExecuteTask)
+	if et := msgOf[*ExecuteTask](t, r[4], 4); et.RetrySeq != 1 {
+		t.Errorf("step 4: retry sequence %d", et.RetrySeq)
 	}
+	if r[4].state.Methods[0].Failure != nil {
+		t.Errorf("step 4: the retried method is still marked failed")
+	}
+	wantTypes(t, 5, r[5]) // the re-wait registers for the new outcome
 	// The stale failure changes no command.
 	wantTypes(t, 6, r[6])
 	if a, b := r[5].state.Methods[0].Commands, r[6].state.Methods[0].Commands; !reflect.DeepEqual(a, b) {

@@ -29,16 +29,23 @@ type StateEngineConfig struct {
 	Local *weft.Registry
 	// Source is the CloudEvents source of emitted envelopes.
 	Source string
+	// CacheSize bounds the decoded states kept between messages (default
+	// DefaultStateCacheSize; negative: no cache).
+	CacheSize int
 	// Clock returns the wall clock (default time.Now).
 	Clock  func() time.Time
 	Logger *slog.Logger
 }
 
+// DefaultStateCacheSize is the default number of decoded states cached.
+const DefaultStateCacheSize = 4096
+
 // StateEngine is the state-engine role: it loads a workflow's state, applies
 // one message with core.Apply, and returns the outputs plus a Commit that
 // writes the state under its expected version.
 type StateEngine struct {
-	cfg StateEngineConfig
+	cfg   StateEngineConfig
+	cache *stateCache
 }
 
 // MaxLocalTasks bounds the in-process workflow tasks run for one input, so a
@@ -65,7 +72,10 @@ func NewStateEngine(cfg StateEngineConfig) (*StateEngine, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &StateEngine{cfg: cfg}, nil
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = DefaultStateCacheSize
+	}
+	return &StateEngine{cfg: cfg, cache: newStateCache(cfg.CacheSize)}, nil
 }
 
 // Name implements Function.
@@ -107,8 +117,10 @@ func (e *StateEngine) Handle(ctx context.Context, in core.Envelope) (Result, err
 	}
 	var state *core.WorkflowState
 	if version > 0 {
-		if state, err = core.DecodeState(raw); err != nil {
-			return Result{}, Permanent("stored state cannot be read", err)
+		if state = e.cache.take(id, raw); state == nil {
+			if state, err = core.DecodeState(raw); err != nil {
+				return Result{}, Permanent("stored state cannot be read", err)
+			}
 		}
 	}
 	now := e.cfg.Clock()
@@ -121,11 +133,18 @@ func (e *StateEngine) Handle(ctx context.Context, in core.Envelope) (Result, err
 		return Result{}, err
 	}
 	if !tr.Changed {
+		if state != nil {
+			e.cache.put(id, raw, state)
+		}
 		return Result{Outputs: outs}, nil
 	}
 	final := tr.State
 	return Result{Outputs: outs, Commit: func(ctx context.Context) error {
-		return e.save(ctx, key, final, version)
+		b, err := e.save(ctx, key, final, version)
+		if err == nil {
+			e.cache.put(id, b, final)
+		}
+		return err
 	}}, nil
 }
 
@@ -166,10 +185,10 @@ func (e *StateEngine) envelopes(tr core.Transition, in core.Envelope, now time.T
 	return envs, nil
 }
 
-func (e *StateEngine) save(ctx context.Context, key string, s *core.WorkflowState, version uint64) error {
+func (e *StateEngine) save(ctx context.Context, key string, s *core.WorkflowState, version uint64) ([]byte, error) {
 	b, err := core.EncodeState(s)
 	if err != nil {
-		return fmt.Errorf("encode state of %s: %w", s.WorkflowID, err)
+		return nil, fmt.Errorf("encode state of %s: %w", s.WorkflowID, err)
 	}
 	var ttl time.Duration
 	if s.Result != nil {
@@ -178,9 +197,9 @@ func (e *StateEngine) save(ctx context.Context, key string, s *core.WorkflowStat
 	}
 	if _, err := e.cfg.Store.Put(ctx, key, b, version, ttl); err != nil {
 		if errors.Is(err, storage.ErrVersionConflict) {
-			return fmt.Errorf("save state of %s: %w", s.WorkflowID, ErrConflict)
+			return nil, fmt.Errorf("save state of %s: %w", s.WorkflowID, ErrConflict)
 		}
-		return fmt.Errorf("save state of %s: %w", s.WorkflowID, err)
+		return nil, fmt.Errorf("save state of %s: %w", s.WorkflowID, err)
 	}
-	return nil
+	return b, nil
 }

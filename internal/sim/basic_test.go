@@ -107,3 +107,31 @@ func TestDuplicateDispatchDoesNotRestart(t *testing.T) {
 		t.Fatalf("outcomes = %+v", outs)
 	}
 }
+
+// TestWaitForABufferedMethod: a client waiting for a method run whose
+// dispatch is still buffered behind a running workflow task gets its
+// outcome, not "unknown".
+func TestWaitForABufferedMethod(t *testing.T) {
+	run := weft.NewWorkflow[int, int]("Twice", "run")
+	other := weft.NewWorkflow[int, int]("Twice", "other")
+	reg := weft.NewRegistry()
+	weft.MustRegister(weft.RegisterWorkflow(reg, run, func(ctx weft.Context, n int) (int, error) {
+		return n, weft.Sleep(ctx, time.Hour)
+	}))
+	weft.MustRegister(weft.RegisterWorkflow(reg, other, func(ctx weft.Context, n int) (int, error) { return n + 1, nil }))
+	s := sim.New(t, reg, sim.Options{FastPath: false})
+	dispatch(s, "Twice", "run", "w1", 1)
+	// Both arrive while the first workflow task is still running.
+	s.Send(core.Topic(core.PrefixWorkflowCmd, "Twice"), "w1", &core.DispatchMethod{WorkflowID: "w1", Workflow: "Twice", MethodRunID: "m2", Method: "other", Input: []byte("5"), Requester: &core.Requester{Client: "c9"}})
+	s.Send(core.Topic(core.PrefixWorkflowCmd, "Twice"), "w1", &core.WaitWorkflow{WorkflowID: "w1", Workflow: "Twice", MethodRunID: "m2", Client: "c9"})
+	s.Run()
+	var got []*core.MethodOutcome
+	for _, o := range s.Outcomes("w1") {
+		if o.MethodRunID == "m2" {
+			got = append(got, o)
+		}
+	}
+	if len(got) != 1 || got[0].Kind != core.MethodCompleted || string(got[0].Value) != "6" {
+		t.Fatalf("outcomes for m2 = %+v", got)
+	}
+}

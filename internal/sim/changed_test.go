@@ -71,8 +71,8 @@ func TestWorkflowChangedThenFixed(t *testing.T) {
 			}
 
 			variant.Store(0) // the fix is deployed
-			s.Send(core.Topic(core.PrefixWorkflowCmd, "Changer"), "w1", &core.WaitWorkflow{WorkflowID: "w1", Workflow: "Changer", MethodRunID: "w1", Client: "c1"})
 			s.Send(core.Topic(core.PrefixWorkflowCmd, "Changer"), "w1", &core.RetryWorkflowTask{WorkflowID: "w1", Workflow: "Changer"})
+			s.Send(core.Topic(core.PrefixWorkflowCmd, "Changer"), "w1", &core.WaitWorkflow{WorkflowID: "w1", Workflow: "Changer", MethodRunID: "w1", Client: "c1"})
 			s.RunAll()
 			outs = s.Outcomes("w1")
 			last := outs[len(outs)-1]
