@@ -35,8 +35,30 @@ type KeyValue interface {
 	// Delete removes key if the stored version equals expected. Deleting an
 	// absent key with expected 0 succeeds.
 	Delete(ctx context.Context, key string, expected uint64) error
+	// GetMany reads several keys; entries are in the order of keys, absent
+	// ones with version 0. It is not a snapshot across keys.
+	GetMany(ctx context.Context, keys []string) ([]Entry, error)
+	// PutMany applies every write or none: if any expected version does not
+	// match, it returns ErrVersionConflict and changes nothing. It returns
+	// the new version of each key (0 for deletes). Keys must be distinct.
+	PutMany(ctx context.Context, writes []Write) ([]uint64, error)
 	// Close releases resources; later calls return ErrClosed.
 	Close() error
+}
+
+// Entry is a value and its version (0: absent).
+type Entry struct {
+	Value   []byte
+	Version uint64
+}
+
+// Write is one versioned write of a PutMany batch. A nil Value deletes the
+// key; TTL is as for Put.
+type Write struct {
+	Key      string
+	Value    []byte
+	Expected uint64
+	TTL      time.Duration
 }
 
 // KeySet stores sets of byte members under string keys.

@@ -35,6 +35,10 @@ var kvCases = []kvCase{
 	{"TTL/Expires", testTTLExpires},
 	{"TTL/ClearedByPutWithoutTTL", testTTLCleared},
 	{"TTL/ExpiredBehavesAsAbsent", testTTLExpiredIsAbsent},
+	{"Batch/GetMany", testGetMany},
+	{"Batch/PutManyAllOrNothing", testPutManyAllOrNothing},
+	{"Batch/PutManyTTL", testPutManyTTL},
+	{"Batch/ConcurrentTransfers", testPutManyConcurrentTransfers},
 	{"Context/Cancelled", testKVCancelled},
 	{"Close/ErrClosed", testKVClose},
 }
