@@ -50,7 +50,7 @@ type wfContext struct {
 }
 
 func (c *wfContext) Info() Info         { return c.info }
-func (c *wfContext) Now() time.Time     { return c.task.Trigger }
+func (c *wfContext) Now() time.Time     { return c.r.Now() }
 func (c *wfContext) replay() *wfContext { return c }
 
 // stop ends the workflow goroutine without letting user code observe

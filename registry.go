@@ -48,6 +48,8 @@ type workflowVersion struct {
 	methods     map[string]*workflowMethod
 	checkMode   core.CheckMode
 	taskTimeout time.Duration
+	// set records which version-wide options a registration gave.
+	checkModeSet, timeoutSet bool
 }
 
 type workflowMethod struct {
@@ -118,12 +120,12 @@ func WithVersion(v int) WorkflowOption { return func(w *workflowVersion) { w.ver
 
 // WithCheckMode sets how strictly replays must match history.
 func WithCheckMode(m core.CheckMode) WorkflowOption {
-	return func(w *workflowVersion) { w.checkMode = m }
+	return func(w *workflowVersion) { w.checkMode, w.checkModeSet = m, true }
 }
 
 // WithWorkflowTaskTimeout bounds one replay of the workflow code.
 func WithWorkflowTaskTimeout(d time.Duration) WorkflowOption {
-	return func(w *workflowVersion) { w.taskTimeout = d }
+	return func(w *workflowVersion) { w.taskTimeout, w.timeoutSet = d, true }
 }
 
 // RegisterWorkflow registers a workflow method implemented by a plain
@@ -188,11 +190,31 @@ func registerMethod[I, O any](r *Registry, ref WorkflowRef[I, O], inst reflect.T
 		existing = v
 	} else if existing.instType != inst {
 		return fmt.Errorf("register workflow %s.%s version %d: properties type %v differs from %v used by its other methods", ref.workflow, ref.method, v.version, inst, existing.instType)
+	} else if err := existing.merge(v); err != nil {
+		return fmt.Errorf("register workflow %s.%s version %d: %w", ref.workflow, ref.method, v.version, err)
 	}
 	if existing.methods[ref.method] != nil {
 		return fmt.Errorf("register workflow %s.%s version %d: already registered", ref.workflow, ref.method, v.version)
 	}
 	existing.methods[ref.method] = m
+	return nil
+}
+
+// merge applies the version-wide options of a later registration; options
+// that contradict earlier ones are an error, not silently dropped.
+func (w *workflowVersion) merge(o *workflowVersion) error {
+	if o.checkModeSet {
+		if w.checkModeSet && w.checkMode != o.checkMode {
+			return fmt.Errorf("check mode %q contradicts %q given for another method of this version (options are version-wide)", o.checkMode, w.checkMode)
+		}
+		w.checkMode, w.checkModeSet = o.checkMode, true
+	}
+	if o.timeoutSet {
+		if w.timeoutSet && w.taskTimeout != o.taskTimeout {
+			return fmt.Errorf("workflow task timeout %s contradicts %s given for another method of this version (options are version-wide)", o.taskTimeout, w.taskTimeout)
+		}
+		w.taskTimeout, w.timeoutSet = o.taskTimeout, true
+	}
 	return nil
 }
 

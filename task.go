@@ -94,6 +94,11 @@ func (r *Registry) RunTask(ctx context.Context, t *core.ExecuteTask) (core.TaskO
 	if res.err == nil {
 		return core.TaskOutcome{Value: res.v}, impl.retry, nil
 	}
+	if ctx.Err() != nil {
+		// The runtime is stopping: this attempt did not fail, it was
+		// interrupted, and must be delivered again.
+		return core.TaskOutcome{}, impl.retry, fmt.Errorf("task %s interrupted: %w", t.TaskID, ctx.Err())
+	}
 	if runCtx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
 		if ce := core.AsError(res.err); ce == nil || ce.Code != core.CodeExecutionTimedOut {
 			res.err = &core.Error{Code: core.CodeExecutionTimedOut, Service: t.Service, Method: t.Method, TaskID: t.TaskID,

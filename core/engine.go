@@ -195,6 +195,7 @@ func (e *engine) resumeDecidedStep() bool {
 	st.Outcome = &o
 	st.IndexAtEnd = e.next()
 	st.PropsAtEnd = e.s.Props
+	st.ResumedAt = e.in.Instant
 	if o.State.Terminal() {
 		best.Steps = append(best.Steps, st)
 		best.Current = nil

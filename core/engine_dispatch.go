@@ -84,6 +84,7 @@ func (e *engine) unknownError(methodRunID string) *Error {
 func (e *engine) startMethod(run *MethodRun) {
 	run.IndexAtStart = e.next()
 	run.PropsAtStart = e.s.Props
+	run.StartedAt = e.in.Instant
 	e.s.Methods = append(e.s.Methods, run)
 	e.dispatchWorkflowTask(run, e.in.Instant)
 }

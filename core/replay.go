@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // ErrSuspend is returned by Replay.Await when the method must stop at this
@@ -31,6 +32,7 @@ type Replay struct {
 	byID    map[string]*Command
 	newCmds []*Command
 	newStep *Step
+	now     time.Time
 }
 
 // NewReplay prepares the replay of task's method run with workflow code of
@@ -50,8 +52,16 @@ func NewReplay(task *ExecuteWorkflowTask, version int, mode CheckMode) *Replay {
 	if run.Current != nil {
 		r.steps[run.Current.Position] = run.Current
 	}
+	r.now = run.StartedAt
+	if r.now.IsZero() {
+		r.now = task.Trigger
+	}
 	return r
 }
+
+// Now is the deterministic current time at this point of the replay: the
+// instant the method first reached it, identical on every replay.
+func (r *Replay) Now() time.Time { return r.now }
 
 // StartProps returns the properties the method run starts with (nil if none).
 func (r *Replay) StartProps() json.RawMessage { return r.task.Props[r.run.PropsAtStart] }
@@ -72,6 +82,9 @@ func (r *Replay) Command(c *Command) (*Command, error) {
 	r.pos++
 	if rec := r.byPos[r.pos]; rec != nil {
 		if !c.SameAs(rec, r.mode) {
+			if rec.Kind == c.Kind && rec.Name == c.Name {
+				return nil, r.changed("%s %q is now issued with different arguments (strict check)", c.Kind, c.Name)
+			}
 			return nil, r.changed("history has %s %q, the code now asks for %s %q", rec.Kind, rec.Name, c.Kind, c.Name)
 		}
 		return rec, nil
@@ -128,6 +141,9 @@ func (r *Replay) Await(node StepNode) (Outcome, json.RawMessage, error) {
 			return Outcome{}, nil, ErrSuspend
 		}
 		r.index = rec.IndexAtEnd
+		if !rec.ResumedAt.IsZero() {
+			r.now = rec.ResumedAt
+		}
 		return *rec.Outcome, r.task.Props[rec.PropsAtEnd], nil
 	}
 	if c := r.byPos[r.pos]; c != nil {

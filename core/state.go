@@ -59,12 +59,15 @@ type MethodRun struct {
 	Requester      *Requester      `json:"requester,omitempty"`
 	WaitingClients []string        `json:"waitingClients,omitempty"`
 	IndexAtStart   int64           `json:"indexAtStart"`
-	PropsAtStart   string          `json:"propsAtStart,omitempty"`
-	Commands       []*Command      `json:"commands,omitempty"`
-	Steps          []*Step         `json:"steps,omitempty"`
-	Current        *Step           `json:"current,omitempty"`
-	Returned       bool            `json:"returned,omitempty"`
-	Value          json.RawMessage `json:"value,omitempty"`
+	// StartedAt is the trigger instant of the run's first workflow task:
+	// what Now returns before the first step.
+	StartedAt    time.Time       `json:"startedAt,omitzero"`
+	PropsAtStart string          `json:"propsAtStart,omitempty"`
+	Commands     []*Command      `json:"commands,omitempty"`
+	Steps        []*Step         `json:"steps,omitempty"`
+	Current      *Step           `json:"current,omitempty"`
+	Returned     bool            `json:"returned,omitempty"`
+	Value        json.RawMessage `json:"value,omitempty"`
 	// Failure is set when the method's last workflow task failed; the run is
 	// kept so RetryTasks or RetryWorkflowTask can resume it.
 	Failure *Error `json:"failure,omitempty"`

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Step operators.
@@ -172,6 +173,9 @@ type Step struct {
 	Outcome      *Outcome `json:"outcome,omitempty"`
 	IndexAtEnd   int64    `json:"indexAtEnd,omitempty"`
 	PropsAtEnd   string   `json:"propsAtEnd,omitempty"`
+	// ResumedAt is the trigger instant of the workflow task that resumed
+	// the method after this step: what Now returns after it.
+	ResumedAt time.Time `json:"resumedAt,omitzero"`
 }
 
 // Decided reports whether the step has an outcome.

@@ -9,6 +9,7 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/client"
 	"github.com/weftio/weft/internal/bootstrap"
+	"github.com/weftio/weft/storage"
 )
 
 // Options configure the embedded runtime; the zero value (plus a Registry)
@@ -19,7 +20,10 @@ type Options struct {
 	// DisableFastPath routes workflow tasks through the broker instead of
 	// running them inside the state engine.
 	DisableFastPath bool
-	Logger          *slog.Logger
+	// Store keeps workflow states (default: in memory). The caller keeps
+	// ownership: Stop does not close it.
+	Store  storage.KeyValue
+	Logger *slog.Logger
 }
 
 // Runtime is a running embedded weft.
@@ -30,7 +34,7 @@ type Runtime struct {
 // Start runs the roles for everything registered in reg.
 func Start(ctx context.Context, reg *weft.Registry, o Options) (*Runtime, error) {
 	rt, err := bootstrap.StartEmbedded(ctx, bootstrap.Embedded{Registry: reg, Concurrency: o.Concurrency,
-		DisableFastPath: o.DisableFastPath, Logger: o.Logger})
+		DisableFastPath: o.DisableFastPath, Store: o.Store, Logger: o.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,10 @@
 // bad message is redelivered and finally dead-lettered, never lost and never
 // fatal to the process.
 //
+// A delivery that offers its envelope already decoded (a method
+// DeliveredEnvelope() (core.Envelope, bool), as the memory transport's do)
+// is handled without decoding its body.
+//
 // Shutdown is graceful: when Run's context ends the worker stops receiving,
 // finishes what it already received on a context that is not cancelled until
 // Config.ShutdownGrace has passed, then closes its subscriptions so anything

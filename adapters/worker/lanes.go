@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime/debug"
 
+	"github.com/weftio/weft/core"
 	"github.com/weftio/weft/functions"
 	"github.com/weftio/weft/transport"
 )
@@ -124,5 +125,17 @@ func (w *Worker) process(ctx context.Context, d transport.Delivery) (err error) 
 			err = fmt.Errorf("%s: handler panicked: %v", w.fn.Name(), r)
 		}
 	}()
+	if ed, ok := d.(envelopeDelivery); ok {
+		if env, ok := ed.DeliveredEnvelope(); ok {
+			return functions.ProcessEnvelope(ctx, w.fn, env, w.publish)
+		}
+	}
 	return functions.Process(ctx, w.fn, d.Body(), w.publish)
+}
+
+// envelopeDelivery is a delivery that can hand over its envelope already
+// decoded (the memory transport does for the envelopes it kept in memory),
+// sparing the decoding of Body. ok false means: decode Body.
+type envelopeDelivery interface {
+	DeliveredEnvelope() (env core.Envelope, ok bool)
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -15,26 +14,53 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/embedded"
 	"github.com/weftio/weft/examples"
+	"github.com/weftio/weft/internal/bootstrap"
+	"github.com/weftio/weft/internal/config"
 	"github.com/weftio/weft/internal/devserver"
 )
 
-func startExamples(ctx context.Context, out io.Writer, logger *slog.Logger) (*embedded.Runtime, error) {
-	reg := weft.NewRegistry()
-	if err := examples.Register(reg, out); err != nil {
+// app is the embedded runtime with the examples on the configured storage.
+type app struct {
+	rt     *embedded.Runtime
+	stores *bootstrap.Stores
+}
+
+func (a *app) stop() error { return errors.Join(a.rt.Stop(), a.stores.Close()) }
+
+func startExamples(ctx context.Context, out io.Writer, quiet bool) (*app, error) {
+	cfg, err := config.Load(config.Source{})
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	logger := bootstrap.Logger(cfg)
+	if quiet {
+		logger = nil
+	}
+	stores, err := bootstrap.OpenStorage(ctx, cfg)
+	if err != nil {
 		return nil, err
 	}
-	return embedded.Start(ctx, reg, embedded.Options{Logger: logger})
+	reg := weft.NewRegistry()
+	if err := examples.Register(reg, out); err != nil {
+		return nil, errors.Join(err, stores.Close())
+	}
+	rt, err := embedded.Start(ctx, reg, embedded.Options{Store: stores.KeyValue, Logger: logger, Concurrency: cfg.Worker.Concurrency})
+	if err != nil {
+		return nil, errors.Join(err, stores.Close())
+	}
+	fmt.Fprintf(out, "(embedded runtime, %s storage)\n", cfg.Storage)
+	return &app{rt: rt, stores: stores}, nil
 }
 
 func runDemo(ctx context.Context, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	rt, err := startExamples(ctx, out, nil)
+	a, err := startExamples(ctx, out, true)
 	if err != nil {
 		return err
 	}
-	err = examples.RunAll(ctx, rt.Client(), out)
-	return errors.Join(err, rt.Stop())
+	err = examples.RunAll(ctx, a.rt.Client(), out)
+	return errors.Join(err, a.stop())
 }
 
 func runDev(ctx context.Context, args []string, out, errOut io.Writer) error {
@@ -44,16 +70,15 @@ func runDev(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	rt, err := startExamples(ctx, out, logger)
+	a, err := startExamples(ctx, out, false)
 	if err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		return errors.Join(fmt.Errorf("listen on %s: %w", *addr, err), rt.Stop())
+		return errors.Join(fmt.Errorf("listen on %s: %w", *addr, err), a.stop())
 	}
-	srv := &http.Server{Handler: devserver.Handler(rt.Client()), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: devserver.Handler(a.rt.Client()), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(out, "weft dev server on http://%s (examples registered: TripBooking, FanOut, ExpenseApproval); Ctrl-C stops it\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -63,7 +88,7 @@ func runDev(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return errors.Join(err, srv.Shutdown(sctx), rt.Stop())
+	return errors.Join(err, srv.Shutdown(sctx), a.stop())
 }
 
 func envOr(key, def string) string {

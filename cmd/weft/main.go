@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,6 +31,8 @@ commands:
   cancel WORKFLOW ID                    cancel an instance
   retry-workflow-task WORKFLOW ID       re-run a failed workflow task
   retry-tasks WORKFLOW ID               re-dispatch failed tasks
+  config validate [-file weft.yaml]     print the effective configuration, or every error
+  config env                            list the environment variables and their defaults
 
 The commands that talk to a dev server read its address from -addr or WEFT_DEV_ADDR.
 `
@@ -46,12 +50,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runDev(ctx, rest, stdout, stderr)
 	case "dispatch", "describe", "result", "signal", "cancel", "retry-workflow-task", "retry-tasks":
 		err = runRemote(ctx, cmd, rest, stdout)
+	case "config":
+		err = runConfig(rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
 		fmt.Fprintf(stderr, "weft: unknown command %q\n\n%s", cmd, usage)
 		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "weft:", err)

@@ -15,6 +15,7 @@ import (
 // runRemote drives a dev server's HTTP API.
 func runRemote(ctx context.Context, cmd string, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // Parse's error says what was wrong
 	addr := fs.String("addr", envOr("WEFT_DEV_ADDR", "127.0.0.1:8233"), "dev server address")
 	wait := fs.Bool("wait", false, "dispatch: wait for the result")
 	if err := fs.Parse(args); err != nil {

@@ -151,6 +151,8 @@ func writeErr(w http.ResponseWriter, err error) {
 			status = http.StatusBadRequest
 		case core.CodeWorkflowUnknown:
 			status = http.StatusNotFound
+		case core.CodeWorkflowTimedOut:
+			status = http.StatusGatewayTimeout
 		case "not_ended":
 			status = http.StatusConflict
 		default:

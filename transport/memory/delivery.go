@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/weftio/weft/core"
 	"github.com/weftio/weft/transport"
 )
 
@@ -28,10 +29,18 @@ type delivery struct {
 
 var _ transport.Delivery = (*delivery)(nil)
 
-func (d *delivery) Body() []byte  { return d.m.body }
+func (d *delivery) Body() []byte  { return d.m.p.Body() }
 func (d *delivery) Key() string   { return d.m.key }
 func (d *delivery) Topic() string { return d.g.topic }
 func (d *delivery) Attempt() int  { return d.attempt }
+
+// DeliveredEnvelope returns the envelope of the delivery without decoding
+// Body, when the transport kept it (see the package doc); ok is false when
+// the caller must decode Body itself. The envelope is exactly what
+// core.DecodeEnvelope(Body()) returns; its Data must not be modified.
+func (d *delivery) DeliveredEnvelope() (env core.Envelope, ok bool) {
+	return d.m.p.env, d.m.p.hasEnv
+}
 
 // errAlreadySettled makes a second settle call a no-op.
 var errAlreadySettled = errors.New("already settled")

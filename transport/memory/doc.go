@@ -26,4 +26,15 @@
 //
 // Bodies are shared between groups and deliveries; consumers must not modify
 // the slice returned by Delivery.Body.
+//
+// Envelopes skip the JSON round trip when they can: an envelope that would
+// decode back field for field (UTF-8 strings, a UTC time, compact JSON data;
+// nearly everything weft produces) is kept in memory, its body is encoded
+// only if Body is called, and its deliveries offer it decoded through
+//
+//	DeliveredEnvelope() (core.Envelope, bool)
+//
+// which runtimes (adapters/worker) use instead of decoding Body. Publish
+// still validates every envelope and enforces the size limit exactly as if
+// it had encoded it.
 package memory

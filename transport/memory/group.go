@@ -6,9 +6,9 @@ import (
 )
 
 // message is one message as seen by one group: each group keeps its own
-// attempt count and position, the body is shared.
+// attempt count and position, the payload is shared.
 type message struct {
-	body    []byte
+	p       *payload
 	key     string
 	seq     uint64    // arrival order in the group, breaks ties in delayHeap
 	at      time.Time // instant it becomes visible, while in delayHeap
@@ -56,14 +56,14 @@ func newGroup(t *Transport, topicName, name string, keyed bool) *group {
 }
 
 // arrive adds a newly published message, visible at at (zero: now).
-func (g *group) arrive(body []byte, key string, at, now time.Time) {
+func (g *group) arrive(p *payload, key string, at, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed || g.tr.closed.Load() {
 		return
 	}
 	g.seq++
-	m := &message{body: body, key: key, seq: g.seq}
+	m := &message{p: p, key: key, seq: g.seq}
 	if at.After(now) {
 		m.at = at
 		g.schedule(m, now)

@@ -20,9 +20,9 @@ type topic struct {
 
 // retained is a message kept for the first group of a topic.
 type retained struct {
-	key  string
-	body []byte
-	at   time.Time
+	key string
+	p   *payload
+	at  time.Time
 }
 
 func newTopic(name string, dedupWindow int) *topic {
@@ -35,18 +35,18 @@ func newTopic(name string, dedupWindow int) *topic {
 
 // publish hands the message to every group (or retains it) and reports
 // false when it was dropped as a duplicate of id.
-func (tp *topic) publish(id, key string, body []byte, at, now time.Time) bool {
+func (tp *topic) publish(id, key string, p *payload, at, now time.Time) bool {
 	tp.mu.Lock()
 	defer tp.mu.Unlock()
 	if id != "" && tp.dedup != nil && !tp.dedup.add(id) {
 		return false
 	}
 	if len(tp.groups) == 0 {
-		tp.backlog = append(tp.backlog, retained{key: key, body: body, at: at})
+		tp.backlog = append(tp.backlog, retained{key: key, p: p, at: at})
 		return true
 	}
 	for _, g := range tp.groups {
-		g.arrive(body, key, at, now)
+		g.arrive(p, key, at, now)
 	}
 	return true
 }
@@ -68,7 +68,7 @@ func (tp *topic) join(t *Transport, name string, keyed bool) (*group, error) {
 	if len(tp.groups) == 1 && len(tp.backlog) > 0 {
 		now := t.clock.Now()
 		for _, r := range tp.backlog {
-			g.arrive(r.body, r.key, r.at, now)
+			g.arrive(r.p, r.key, r.at, now)
 		}
 		tp.backlog = nil
 	}

@@ -65,7 +65,7 @@ func (t *Transport) Capabilities() transport.Capabilities {
 // encoded is one envelope of a batch, checked and ready to enqueue.
 type encoded struct {
 	topic, id, key string
-	body           []byte
+	p              *payload
 	at             time.Time
 }
 
@@ -83,18 +83,31 @@ func (t *Transport) Publish(ctx context.Context, envs ...core.Envelope) error {
 	var small [4]encoded
 	batch := small[:0]
 	for i, e := range envs {
-		body, err := core.EncodeEnvelope(e)
+		// The defaults and checks of core.EncodeEnvelope, which the
+		// envelope may skip (see payload).
+		if e.SpecVersion == "" {
+			e.SpecVersion = core.SpecVersion
+		}
+		if e.DataContentType == "" {
+			e.DataContentType = core.ContentTypeJSON
+		}
+		if err := e.Validate(); err != nil {
+			return fmt.Errorf("memory: publish envelope %d of %d: %w", i+1, len(envs), err)
+		}
+		p, err := newPayload(e, t.maxSize)
 		if err != nil {
 			return fmt.Errorf("memory: publish envelope %d of %d: %w", i+1, len(envs), err)
 		}
-		if err := t.checkSize(e.Topic, len(body)); err != nil {
-			return fmt.Errorf("memory: publish envelope %s: %w", e.ID, err)
+		if !p.hasEnv {
+			if err := t.checkSize(e.Topic, len(p.body)); err != nil {
+				return fmt.Errorf("memory: publish envelope %s: %w", e.ID, err)
+			}
 		}
-		batch = append(batch, encoded{topic: e.Topic, id: e.ID, key: e.PartitionKey, body: body, at: e.DeliverAtTime()})
+		batch = append(batch, encoded{topic: e.Topic, id: e.ID, key: e.PartitionKey, p: p, at: e.DeliverAtTime()})
 	}
 	now := t.clock.Now()
 	for _, m := range batch {
-		t.enqueue(m.topic, m.id, m.key, m.body, m.at, now)
+		t.enqueue(m.topic, m.id, m.key, m.p, m.at, now)
 	}
 	return nil
 }
@@ -114,7 +127,7 @@ func (t *Transport) PublishRaw(ctx context.Context, topicName, key string, body 
 	if err := t.checkSize(topicName, len(body)); err != nil {
 		return fmt.Errorf("memory: publish raw: %w", err)
 	}
-	t.enqueue(topicName, "", key, append([]byte(nil), body...), time.Time{}, t.clock.Now())
+	t.enqueue(topicName, "", key, rawPayload(append([]byte(nil), body...)), time.Time{}, t.clock.Now())
 	return nil
 }
 
@@ -125,8 +138,8 @@ func (t *Transport) checkSize(topicName string, n int) error {
 	return nil
 }
 
-func (t *Transport) enqueue(topicName, id, key string, body []byte, at, now time.Time) {
-	if !t.topic(topicName).publish(id, key, body, at, now) {
+func (t *Transport) enqueue(topicName, id, key string, p *payload, at, now time.Time) {
+	if !t.topic(topicName).publish(id, key, p, at, now) {
 		t.log.Debug("dropped duplicate envelope", "topic", topicName, "id", id)
 	}
 }
@@ -212,12 +225,12 @@ func (t *Transport) deadLetter(g *group, m *message, reason string, attempts int
 		return transport.ErrClosed
 	}
 	now := t.clock.Now()
-	dlq, entry := transport.DeadLetter(g.topic, m.key, m.body, reason, attempts, now)
+	dlq, entry := transport.DeadLetter(g.topic, m.key, m.p.Body(), reason, attempts, now)
 	t.log.Info("message dead-lettered",
 		"topic", g.topic, "group", g.name, "dlq", dlq, "attempts", attempts, "reason", reason)
 	// Dead-letter entries skip the size limit (the entry is a little larger
 	// than an accepted original) and deduplication (two failures of
 	// identical bytes are two entries).
-	t.enqueue(dlq, "", m.key, entry, time.Time{}, now)
+	t.enqueue(dlq, "", m.key, rawPayload(entry), time.Time{}, now)
 	return nil
 }

@@ -1,0 +1,68 @@
+package bootstrap
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/weftio/weft/internal/config"
+	"github.com/weftio/weft/storage"
+	storagememory "github.com/weftio/weft/storage/memory"
+)
+
+// Stores are the opened storage of a process.
+type Stores struct {
+	KeyValue storage.KeyValue
+	KeySet   storage.KeySet
+	// Close releases the driver.
+	Close func() error
+}
+
+// OpenStorage opens the configured storage driver and applies the
+// compression and cache decorators.
+func OpenStorage(ctx context.Context, cfg *config.Config) (*Stores, error) {
+	var kv storage.KeyValue
+	var ks storage.KeySet
+	var closer func() error
+	switch cfg.Storage {
+	case "memory":
+		m := storagememory.New()
+		kv, ks, closer = m, m, m.Close
+	default:
+		d, ok := drivers[cfg.Storage]
+		if !ok {
+			return nil, fmt.Errorf("storage %q is not built into this binary", cfg.Storage)
+		}
+		var err error
+		if kv, ks, closer, err = d(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("open %s storage: %w", cfg.Storage, err)
+		}
+	}
+	c, err := storage.ParseCompression(strings.ReplaceAll(cfg.Compression, "none", ""))
+	if err != nil {
+		_ = closer()
+		return nil, err
+	}
+	kv = storage.CachedKeyValue(storage.Compressed(kv, c), cfg.Cache)
+	ks = storage.CachedKeySet(ks, cfg.Cache)
+	return &Stores{KeyValue: kv, KeySet: ks, Close: closer}, nil
+}
+
+// driver opens one storage backend.
+type driver func(ctx context.Context, cfg *config.Config) (storage.KeyValue, storage.KeySet, func() error, error)
+
+// drivers holds the SQL and Redis backends by name.
+var drivers = map[string]driver{}
+
+// Logger builds the process logger from the configuration.
+func Logger(cfg *config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

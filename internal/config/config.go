@@ -1,0 +1,203 @@
+// Package config reads weft's configuration: defaults, then an optional
+// YAML file, then WEFT_* environment variables (and *_FILE variables for
+// secrets), and validates the result, naming the setting behind every
+// error.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/weftio/weft/storage"
+)
+
+// Prefix of every environment variable.
+const Prefix = "WEFT"
+
+// Config is the whole configuration of a weft process.
+type Config struct {
+	Storage     string              `yaml:"storage" envconfig:"STORAGE" default:"memory" desc:"where workflow states live: memory, redis, postgres or mysql"`
+	Compression string              `yaml:"compression" envconfig:"STORAGE_COMPRESSION" default:"none" desc:"compression of stored states: none, gzip, deflate or bzip2 (reads detect the format)"`
+	Cache       storage.CacheConfig `yaml:"cache" envconfig:"STORAGE_CACHE"`
+	Engine      Engine              `yaml:"engine" envconfig:"ENGINE"`
+	Worker      Worker              `yaml:"worker" envconfig:"WORKER"`
+	Log         Log                 `yaml:"log" envconfig:"LOG"`
+}
+
+// Engine configures the state engine.
+type Engine struct {
+	Retention  time.Duration `yaml:"retention" envconfig:"RETENTION" default:"168h" desc:"how long the result record of an ended workflow is kept"`
+	StateCache int           `yaml:"stateCache" envconfig:"STATE_CACHE" default:"4096" desc:"decoded states kept between messages (negative: none)"`
+}
+
+// Worker configures the long-running runtime.
+type Worker struct {
+	Concurrency   int           `yaml:"concurrency" envconfig:"CONCURRENCY" default:"8" desc:"messages handled at once per role"`
+	ShutdownGrace time.Duration `yaml:"shutdownGrace" envconfig:"SHUTDOWN_GRACE" default:"30s" desc:"time in-flight messages get to finish on shutdown"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level" envconfig:"LEVEL" default:"info" desc:"debug, info, warn or error"`
+	Format string `yaml:"format" envconfig:"FORMAT" default:"text" desc:"text or json"`
+}
+
+// Source reads the environment and files; tests substitute their own.
+type Source struct {
+	// File is a YAML file to read ("" to read none; WEFT_CONFIG_FILE names
+	// one when File is empty).
+	File string
+	// Lookup reads an environment variable (default os.LookupEnv).
+	Lookup func(string) (string, bool)
+	// ReadFile reads files (default os.ReadFile).
+	ReadFile func(string) ([]byte, error)
+}
+
+// FieldError is one invalid setting.
+type FieldError struct {
+	Env, Path string
+	Err       error
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("%s (%s): %v", e.Env, e.Path, e.Err) }
+
+// Load builds the configuration. The error joins one FieldError per
+// invalid setting.
+func Load(src Source) (*Config, error) {
+	if src.Lookup == nil {
+		src.Lookup = os.LookupEnv
+	}
+	if src.ReadFile == nil {
+		src.ReadFile = os.ReadFile
+	}
+	cfg := &Config{}
+	fs := fields(reflect.ValueOf(cfg), Prefix, "")
+	var errs []error
+	for _, f := range fs {
+		if f.Def != "" {
+			if err := setString(f.Value, f.Def); err != nil {
+				panic(fmt.Sprintf("config: bad default for %s: %v", f.Env, err)) // a programming error
+			}
+		}
+	}
+	file := src.File
+	if file == "" {
+		file, _ = src.Lookup(Prefix + "_CONFIG_FILE")
+	}
+	if file != "" {
+		b, err := src.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("read configuration file: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		dec.KnownFields(true)
+		if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("configuration file %s: %w", file, err)
+		}
+	}
+	for _, f := range fs {
+		v, ok := src.Lookup(f.Env)
+		if !ok {
+			path, fok := src.Lookup(f.Env + "_FILE")
+			if !fok {
+				continue
+			}
+			b, err := src.ReadFile(path)
+			if err != nil {
+				errs = append(errs, &FieldError{f.Env + "_FILE", f.Path, err})
+				continue
+			}
+			v = strings.TrimRight(string(b), "\r\n")
+		}
+		if err := setString(f.Value, v); err != nil {
+			errs = append(errs, &FieldError{f.Env, f.Path, fmt.Errorf("cannot use %q: %v", v, err)})
+		}
+	}
+	errs = append(errs, cfg.validate()...)
+	if len(errs) > 0 {
+		return cfg, errors.Join(errs...)
+	}
+	return cfg, nil
+}
+
+// Unknown lists WEFT_* environment variables that match no setting (a typo
+// would otherwise be silently ignored).
+func Unknown(environ []string) []string {
+	known := map[string]bool{Prefix + "_CONFIG_FILE": true, Prefix + "_DEV_ADDR": true}
+	for _, f := range fields(reflect.ValueOf(&Config{}), Prefix, "") {
+		known[f.Env], known[f.Env+"_FILE"] = true, true
+	}
+	var out []string
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, Prefix+"_") && !strings.HasPrefix(k, Prefix+"_TEST_") && !known[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Print renders the effective configuration, one setting per line, with
+// secrets masked.
+func (c *Config) Print() string {
+	var b strings.Builder
+	for _, f := range fields(reflect.ValueOf(c), Prefix, "") {
+		fmt.Fprintf(&b, "%-40s %-34s %s\n", f.Path, f.Env, display(f))
+	}
+	return b.String()
+}
+
+// Usage documents every environment variable with its default.
+func Usage() string {
+	var b strings.Builder
+	if err := envconfig.Usagef(Prefix, &Config{}, &b, "{{range .}}{{usage_key .}}\t{{usage_default .}}\t{{usage_description .}}\n{{end}}"); err != nil {
+		return err.Error()
+	}
+	return b.String()
+}
+
+func (c *Config) validate() []error {
+	var errs []error
+	bad := func(env, path string, format string, args ...any) {
+		errs = append(errs, &FieldError{env, path, fmt.Errorf(format, args...)})
+	}
+	switch c.Storage {
+	case "memory", "redis", "postgres", "mysql":
+	default:
+		bad("WEFT_STORAGE", "storage", "%q is not one of memory, redis, postgres, mysql", c.Storage)
+	}
+	if _, err := storage.ParseCompression(strings.ReplaceAll(c.Compression, "none", "")); err != nil {
+		bad("WEFT_STORAGE_COMPRESSION", "compression", "%v", err)
+	}
+	if c.Cache.MaximumSize < 0 {
+		bad("WEFT_STORAGE_CACHE_MAXIMUM_SIZE", "cache.maximumSize", "must not be negative")
+	}
+	if c.Engine.Retention <= 0 {
+		bad("WEFT_ENGINE_RETENTION", "engine.retention", "must be positive")
+	}
+	if c.Worker.Concurrency <= 0 {
+		bad("WEFT_WORKER_CONCURRENCY", "worker.concurrency", "must be positive")
+	}
+	if c.Worker.ShutdownGrace < 0 {
+		bad("WEFT_WORKER_SHUTDOWN_GRACE", "worker.shutdownGrace", "must not be negative")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("WEFT_LOG_LEVEL", "log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("WEFT_LOG_FORMAT", "log.format", "%q is not one of text, json", c.Log.Format)
+	}
+	return errs
+}

@@ -1,0 +1,107 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func files(m map[string]string) func(string) ([]byte, error) {
+	return func(p string) ([]byte, error) {
+		if v, ok := m[p]; ok {
+			return []byte(v), nil
+		}
+		return nil, os.ErrNotExist
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(Source{Lookup: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Storage != "memory" || c.Engine.Retention != 168*time.Hour || c.Worker.Concurrency != 8 || c.Log.Level != "info" {
+		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+func TestPrecedenceEnvOverFileOverDefaults(t *testing.T) {
+	yaml := "storage: redis\nworker:\n  concurrency: 3\n  shutdownGrace: 5s\nlog:\n  level: debug\n"
+	c, err := Load(Source{File: "/etc/weft.yaml", ReadFile: files(map[string]string{"/etc/weft.yaml": yaml}),
+		Lookup: env(map[string]string{"WEFT_WORKER_CONCURRENCY": "12"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Storage != "redis" || c.Worker.Concurrency != 12 || c.Worker.ShutdownGrace != 5*time.Second || c.Log.Level != "debug" || c.Log.Format != "text" {
+		t.Fatalf("config = %+v", c)
+	}
+}
+
+func TestEveryErrorNamesItsSetting(t *testing.T) {
+	_, err := Load(Source{Lookup: env(map[string]string{
+		"WEFT_STORAGE":             "cassandra",
+		"WEFT_WORKER_CONCURRENCY":  "many",
+		"WEFT_ENGINE_RETENTION":    "-1h",
+		"WEFT_LOG_FORMAT":          "xml",
+		"WEFT_STORAGE_COMPRESSION": "zstd",
+	})})
+	if err == nil {
+		t.Fatal("invalid configuration accepted")
+	}
+	msg := err.Error()
+	for _, want := range []string{"WEFT_STORAGE (storage)", "WEFT_WORKER_CONCURRENCY (worker.concurrency)", "WEFT_ENGINE_RETENTION",
+		"WEFT_LOG_FORMAT", "WEFT_STORAGE_COMPRESSION", `"many"`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	var fe *FieldError
+	if !errors.As(err, &fe) {
+		t.Fatalf("errors are not FieldErrors: %v", err)
+	}
+}
+
+func TestSecretsFromFilesAndMasked(t *testing.T) {
+	c, err := Load(Source{Lookup: env(map[string]string{"WEFT_LOG_LEVEL_FILE": "/run/secrets/level"}),
+		ReadFile: files(map[string]string{"/run/secrets/level": "warn\n"})})
+	if err != nil || c.Log.Level != "warn" {
+		t.Fatalf("_FILE variable: %v, level %q", err, c.Log.Level)
+	}
+	if _, err := Load(Source{Lookup: env(map[string]string{"WEFT_LOG_LEVEL_FILE": "/missing"}), ReadFile: files(nil)}); err == nil ||
+		!strings.Contains(err.Error(), "WEFT_LOG_LEVEL_FILE") {
+		t.Fatalf("missing secret file: %v", err)
+	}
+}
+
+func TestFileErrors(t *testing.T) {
+	if _, err := Load(Source{File: "/nope.yaml", ReadFile: files(nil), Lookup: env(nil)}); err == nil {
+		t.Fatal("missing file accepted")
+	}
+	_, err := Load(Source{File: "/c.yaml", ReadFile: files(map[string]string{"/c.yaml": "storge: redis\n"}), Lookup: env(nil)})
+	if err == nil || !strings.Contains(err.Error(), "storge") {
+		t.Fatalf("unknown YAML key: %v", err)
+	}
+}
+
+func TestUnknownVariablesAndUsage(t *testing.T) {
+	got := Unknown([]string{"WEFT_STORAGE=redis", "WEFT_STROAGE=redis", "WEFT_TEST_REDIS_URL=x", "HOME=/root", "WEFT_LOG_LEVEL_FILE=/x"})
+	if len(got) != 1 || got[0] != "WEFT_STROAGE" {
+		t.Fatalf("Unknown = %v", got)
+	}
+	u := Usage()
+	for _, want := range []string{"WEFT_STORAGE", "WEFT_WORKER_CONCURRENCY", "WEFT_STORAGE_CACHE_MAXIMUM_SIZE"} {
+		if !strings.Contains(u, want) {
+			t.Errorf("usage lacks %s:\n%s", want, u)
+		}
+	}
+	c, _ := Load(Source{Lookup: env(nil)})
+	if p := c.Print(); !strings.Contains(p, "worker.concurrency") || !strings.Contains(p, "WEFT_WORKER_CONCURRENCY") {
+		t.Errorf("Print:\n%s", p)
+	}
+}

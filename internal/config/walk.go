@@ -1,0 +1,115 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// field is one leaf setting: its environment variable, its YAML path and
+// where it lives in the struct.
+type field struct {
+	Env    string
+	Path   string
+	Desc   string
+	Def    string
+	Secret bool
+	Value  reflect.Value
+}
+
+// fields lists the leaf settings of the struct pointed to by v, naming
+// environment variables the way envconfig does (prefix + "_" + tag).
+func fields(v reflect.Value, envPrefix, pathPrefix string) []field {
+	var out []field
+	v = v.Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if !sf.IsExported() || sf.Tag.Get("ignored") == "true" {
+			continue
+		}
+		envKey := sf.Tag.Get("envconfig")
+		if envKey == "" {
+			envKey = strings.ToUpper(sf.Name)
+		}
+		yamlKey := strings.Split(sf.Tag.Get("yaml"), ",")[0]
+		if yamlKey == "" {
+			yamlKey = strings.ToLower(sf.Name[:1]) + sf.Name[1:]
+		}
+		env := envPrefix + "_" + envKey
+		path := yamlKey
+		if pathPrefix != "" {
+			path = pathPrefix + "." + yamlKey
+		}
+		fv := v.Field(i)
+		if fv.Kind() == reflect.Struct && sf.Type != reflect.TypeFor[time.Time]() {
+			out = append(out, fields(fv.Addr(), env, path)...)
+			continue
+		}
+		out = append(out, field{Env: env, Path: path, Desc: sf.Tag.Get("desc"), Def: sf.Tag.Get("default"),
+			Secret: sf.Tag.Get("secret") == "true" || strings.Contains(strings.ToLower(sf.Name), "password"), Value: fv})
+	}
+	return out
+}
+
+// setString parses s into a leaf field.
+func setString(v reflect.Value, s string) error {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if v.Type() == reflect.TypeFor[time.Duration]() {
+			d, err := time.ParseDuration(s)
+			if err != nil {
+				return err
+			}
+			v.SetInt(int64(d))
+			return nil
+		}
+		n, err := strconv.ParseInt(s, 0, v.Type().Bits())
+		if err != nil {
+			return err
+		}
+		v.SetInt(n)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n, err := strconv.ParseUint(s, 0, v.Type().Bits())
+		if err != nil {
+			return err
+		}
+		v.SetUint(n)
+	case reflect.Float32, reflect.Float64:
+		f, err := strconv.ParseFloat(s, v.Type().Bits())
+		if err != nil {
+			return err
+		}
+		v.SetFloat(f)
+	default:
+		return fmt.Errorf("unsupported type %s", v.Type())
+	}
+	return nil
+}
+
+// display renders a leaf for printing, masking secrets.
+func display(f field) string {
+	if f.Secret {
+		if f.Value.IsZero() {
+			return `""`
+		}
+		return `"****"`
+	}
+	if d, ok := f.Value.Interface().(time.Duration); ok {
+		return d.String()
+	}
+	if f.Value.Kind() == reflect.String {
+		return strconv.Quote(f.Value.String())
+	}
+	return fmt.Sprint(f.Value.Interface())
+}
