@@ -47,21 +47,28 @@ func applyCall(def time.Duration, opts []CallOption) callOptions {
 	return o
 }
 
-func failed[T any](ctx Context, err error) *Deferred[T] {
-	return &Deferred[T]{ctx: ctx.replay(), err: err}
+// dispatch issues a command that carries an encoded input: a task, a child
+// workflow or a method. The command's Service or Workflow, Method and
+// TargetID are set by the caller; the input, timeout, tags and meta here.
+func dispatch[I, O any](ctx Context, cmd *core.Command, in I, timeout time.Duration, opts []CallOption) *Deferred[O] {
+	c := ctx.replay()
+	input, err := json.Marshal(in)
+	if err != nil {
+		return &Deferred[O]{ctx: c, err: &core.Error{Code: core.CodeBadInput, Service: cmd.Service, Workflow: cmd.Workflow, Method: cmd.Method,
+			Message: "input does not encode: " + err.Error()}}
+	}
+	o := applyCall(timeout, opts)
+	cmd.Input, cmd.Timeout = input, o.timeout
+	if cmd.Kind != core.KindMethod {
+		cmd.Tags, cmd.Meta = o.tags, o.meta
+	}
+	return newDeferred[O](c, c.command(cmd))
 }
 
 // Dispatch starts a task and returns its deferred result.
 func Dispatch[I, O any](ctx Context, ref TaskRef[I, O], in I, opts ...CallOption) *Deferred[O] {
-	input, err := json.Marshal(in)
-	if err != nil {
-		return failed[O](ctx, &core.Error{Code: core.CodeBadInput, Service: ref.service, Method: ref.method, Message: "input does not encode: " + err.Error()})
-	}
-	o := applyCall(ref.timeout, opts)
-	c := ctx.replay()
-	cmd := c.command(&core.Command{Kind: core.KindTask, Name: ref.service + "." + ref.method, Service: ref.service, Method: ref.method,
-		Input: input, Timeout: o.timeout, Tags: o.tags, Meta: o.meta})
-	return newDeferred[O](c, cmd)
+	return dispatch[I, O](ctx, &core.Command{Kind: core.KindTask, Name: ref.service + "." + ref.method, Service: ref.service, Method: ref.method},
+		in, ref.timeout, opts)
 }
 
 // Call runs a task and waits for its result.
@@ -73,15 +80,8 @@ func Call[I, O any](ctx Context, ref TaskRef[I, O], in I, opts ...CallOption) (O
 // returns the deferred result of its method. Cancelling this workflow
 // cancels the child.
 func DispatchChild[I, O any](ctx Context, ref WorkflowRef[I, O], in I, opts ...CallOption) *Deferred[O] {
-	input, err := json.Marshal(in)
-	if err != nil {
-		return failed[O](ctx, &core.Error{Code: core.CodeBadInput, Workflow: ref.workflow, Method: ref.method, Message: "input does not encode: " + err.Error()})
-	}
-	o := applyCall(ref.timeout, opts)
-	c := ctx.replay()
-	cmd := c.command(&core.Command{Kind: core.KindChild, Name: ref.workflow + "." + ref.method, Workflow: ref.workflow, Method: ref.method,
-		Input: input, Timeout: o.timeout, Tags: o.tags, Meta: o.meta})
-	return newDeferred[O](c, cmd)
+	return dispatch[I, O](ctx, &core.Command{Kind: core.KindChild, Name: ref.workflow + "." + ref.method, Workflow: ref.workflow, Method: ref.method},
+		in, ref.timeout, opts)
 }
 
 // CallChild runs a child workflow and waits for its result.
@@ -90,17 +90,11 @@ func CallChild[I, O any](ctx Context, ref WorkflowRef[I, O], in I, opts ...CallO
 }
 
 // DispatchMethod runs a method on an existing workflow instance (possibly
-// this one) and returns its deferred result.
+// this one) and returns its deferred result. Tags and meta belong to the
+// instance, so only Timeout applies here.
 func DispatchMethod[I, O any](ctx Context, ref WorkflowRef[I, O], workflowID string, in I, opts ...CallOption) *Deferred[O] {
-	input, err := json.Marshal(in)
-	if err != nil {
-		return failed[O](ctx, &core.Error{Code: core.CodeBadInput, Workflow: ref.workflow, Method: ref.method, Message: "input does not encode: " + err.Error()})
-	}
-	o := applyCall(ref.timeout, opts)
-	c := ctx.replay()
-	cmd := c.command(&core.Command{Kind: core.KindMethod, Name: ref.workflow + "." + ref.method, Workflow: ref.workflow, Method: ref.method,
-		TargetID: workflowID, Input: input, Timeout: o.timeout})
-	return newDeferred[O](c, cmd)
+	return dispatch[I, O](ctx, &core.Command{Kind: core.KindMethod, Name: ref.workflow + "." + ref.method, Workflow: ref.workflow, Method: ref.method,
+		TargetID: workflowID}, in, ref.timeout, opts)
 }
 
 // Timer returns a deferred that completes after d (counted from Now).
