@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/weftio/weft/storage"
+	"github.com/weftio/weft/storage/redis"
 )
 
 // Prefix of every environment variable.
@@ -27,6 +28,7 @@ type Config struct {
 	Storage     string              `yaml:"storage" envconfig:"STORAGE" default:"memory" desc:"where workflow states live: memory, redis, postgres or mysql"`
 	Compression string              `yaml:"compression" envconfig:"STORAGE_COMPRESSION" default:"none" desc:"compression of stored states: none, gzip, deflate or bzip2 (reads detect the format)"`
 	Cache       storage.CacheConfig `yaml:"cache" envconfig:"STORAGE_CACHE"`
+	Redis       redis.Config        `yaml:"redis" envconfig:"REDIS"`
 	Engine      Engine              `yaml:"engine" envconfig:"ENGINE"`
 	Worker      Worker              `yaml:"worker" envconfig:"WORKER"`
 	Log         Log                 `yaml:"log" envconfig:"LOG"`
@@ -164,6 +166,43 @@ func Usage() string {
 	return b.String()
 }
 
+// driverErrors turns a driver's validation errors (which name fields by
+// their YAML name) into FieldErrors naming the environment variable too.
+func (c *Config) driverErrors(section string, err error) []error {
+	if err == nil {
+		return nil
+	}
+	byPath := map[string]string{}
+	for _, f := range fields(reflect.ValueOf(c), Prefix, "") {
+		byPath[f.Path] = f.Env
+	}
+	var out []error
+	for _, e := range unjoin(err) {
+		var named interface{ FieldName() string }
+		path := section
+		if errors.As(e, &named) {
+			path = section + "." + named.FieldName()
+		}
+		env := byPath[path]
+		if env == "" {
+			env = Prefix + "_" + strings.ToUpper(section)
+		}
+		out = append(out, &FieldError{env, path, e})
+	}
+	return out
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, unjoin(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
 func (c *Config) validate() []error {
 	var errs []error
 	bad := func(env, path string, format string, args ...any) {
@@ -176,6 +215,9 @@ func (c *Config) validate() []error {
 	}
 	if _, err := storage.ParseCompression(strings.ReplaceAll(c.Compression, "none", "")); err != nil {
 		bad("WEFT_STORAGE_COMPRESSION", "compression", "%v", err)
+	}
+	if c.Storage == "redis" {
+		errs = append(errs, c.driverErrors("redis", c.Redis.Validate())...)
 	}
 	if c.Cache.MaximumSize < 0 {
 		bad("WEFT_STORAGE_CACHE_MAXIMUM_SIZE", "cache.maximumSize", "must not be negative")

@@ -105,3 +105,18 @@ func TestUnknownVariablesAndUsage(t *testing.T) {
 		t.Errorf("Print:\n%s", p)
 	}
 }
+
+func TestDriverSettingsValidatedOnlyWhenUsed(t *testing.T) {
+	bad := map[string]string{"WEFT_REDIS_PORT": "70000", "WEFT_REDIS_PASSWORD": "hunter2"}
+	if _, err := Load(Source{Lookup: env(bad)}); err != nil {
+		t.Fatalf("redis settings are checked although storage is memory: %v", err)
+	}
+	bad["WEFT_STORAGE"] = "redis"
+	c, err := Load(Source{Lookup: env(bad)})
+	if err == nil || !strings.Contains(err.Error(), "WEFT_REDIS_PORT (redis.port)") {
+		t.Fatalf("err = %v, want the redis port named", err)
+	}
+	if p := c.Print(); strings.Contains(p, "hunter2") || !strings.Contains(p, "redis.password") {
+		t.Fatalf("Print leaks or omits the password:\n%s", p)
+	}
+}
