@@ -14,6 +14,7 @@ import (
 	"github.com/weftio/weft/internal/testenv"
 	"github.com/weftio/weft/storage"
 	"github.com/weftio/weft/storage/memory"
+	storagemysql "github.com/weftio/weft/storage/mysql"
 	storageredis "github.com/weftio/weft/storage/redis"
 )
 
@@ -37,6 +38,18 @@ var backends = []backend{
 		}
 		cfg.KeyPrefix = prefix
 		s, err := storageredis.New(ctx, cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.Close, nil
+	}},
+	{"mysql", testenv.MySQLURL, func(ctx context.Context, url, prefix string) (storage.KeyValue, func() error, error) {
+		cfg, err := storagemysql.ParseURL(url)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.Database = "weft_bench"
+		s, err := storagemysql.New(ctx, cfg)
 		if err != nil {
 			return nil, nil, err
 		}

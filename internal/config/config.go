@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/weftio/weft/storage"
+	"github.com/weftio/weft/storage/mysql"
 	"github.com/weftio/weft/storage/redis"
 )
 
@@ -29,6 +30,7 @@ type Config struct {
 	Compression string              `yaml:"compression" envconfig:"STORAGE_COMPRESSION" default:"none" desc:"compression of stored states: none, gzip, deflate or bzip2 (reads detect the format)"`
 	Cache       storage.CacheConfig `yaml:"cache" envconfig:"STORAGE_CACHE"`
 	Redis       redis.Config        `yaml:"redis" envconfig:"REDIS"`
+	MySQL       mysql.Config        `yaml:"mysql" envconfig:"MYSQL"`
 	Engine      Engine              `yaml:"engine" envconfig:"ENGINE"`
 	Worker      Worker              `yaml:"worker" envconfig:"WORKER"`
 	Log         Log                 `yaml:"log" envconfig:"LOG"`
@@ -216,8 +218,11 @@ func (c *Config) validate() []error {
 	if _, err := storage.ParseCompression(strings.ReplaceAll(c.Compression, "none", "")); err != nil {
 		bad("WEFT_STORAGE_COMPRESSION", "compression", "%v", err)
 	}
-	if c.Storage == "redis" {
+	switch c.Storage {
+	case "redis":
 		errs = append(errs, c.driverErrors("redis", c.Redis.Validate())...)
+	case "mysql":
+		errs = append(errs, c.driverErrors("mysql", c.MySQL.Validate())...)
 	}
 	if c.Cache.MaximumSize < 0 {
 		bad("WEFT_STORAGE_CACHE_MAXIMUM_SIZE", "cache.maximumSize", "must not be negative")
