@@ -3,10 +3,10 @@ SHELL := /bin/bash
 GO    ?= go
 PKGS  ?= ./...
 
-.PHONY: help demo dev test test-short vet fmt bench build fuzz
+.PHONY: help demo dev test test-short vet fmt bench build fuzz test-all services-up services-down services-status
 
 help: ## list targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 demo: ## run the example workflows on the embedded runtime (no services needed)
 	$(GO) run ./cmd/weft demo
@@ -22,8 +22,21 @@ vet: ## gofmt check and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-test: vet ## run every test with the race detector
+test: vet ## quick: every test on the in-memory backends only (race detector on)
 	$(GO) test -race -count=1 $(PKGS)
+
+test-all: services-up vet ## every test against real services; what CI runs
+	env_out=$$(bash scripts/services.sh env) && eval "$$env_out" && export TEST_REQUIRE_INTEGRATION=1 && \
+		$(GO) test -race -count=1 $(PKGS)
+
+services-up: ## start PostgreSQL, MariaDB and Redis on loopback
+	bash scripts/services.sh up
+
+services-down: ## stop the services started by services-up
+	bash scripts/services.sh down
+
+services-status: ## show whether each service answers
+	bash scripts/services.sh status
 
 test-short: ## quick tests without the race detector
 	$(GO) test -short -count=1 $(PKGS)

@@ -15,6 +15,7 @@ import (
 	"github.com/weftio/weft/storage"
 	"github.com/weftio/weft/storage/memory"
 	storagemysql "github.com/weftio/weft/storage/mysql"
+	storagepostgres "github.com/weftio/weft/storage/postgres"
 	storageredis "github.com/weftio/weft/storage/redis"
 )
 
@@ -38,6 +39,18 @@ var backends = []backend{
 		}
 		cfg.KeyPrefix = prefix
 		s, err := storageredis.New(ctx, cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.Close, nil
+	}},
+	{"postgres", testenv.PostgresURL, func(ctx context.Context, url, prefix string) (storage.KeyValue, func() error, error) {
+		cfg, err := storagepostgres.ParseURL(url)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.Schema = "weft_bench"
+		s, err := storagepostgres.New(ctx, cfg)
 		if err != nil {
 			return nil, nil, err
 		}

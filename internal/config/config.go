@@ -18,6 +18,7 @@ import (
 
 	"github.com/weftio/weft/storage"
 	"github.com/weftio/weft/storage/mysql"
+	"github.com/weftio/weft/storage/postgres"
 	"github.com/weftio/weft/storage/redis"
 )
 
@@ -31,6 +32,7 @@ type Config struct {
 	Cache       storage.CacheConfig `yaml:"cache" envconfig:"STORAGE_CACHE"`
 	Redis       redis.Config        `yaml:"redis" envconfig:"REDIS"`
 	MySQL       mysql.Config        `yaml:"mysql" envconfig:"MYSQL"`
+	Postgres    postgres.Config     `yaml:"postgres" envconfig:"POSTGRES"`
 	Engine      Engine              `yaml:"engine" envconfig:"ENGINE"`
 	Worker      Worker              `yaml:"worker" envconfig:"WORKER"`
 	Log         Log                 `yaml:"log" envconfig:"LOG"`
@@ -223,6 +225,8 @@ func (c *Config) validate() []error {
 		errs = append(errs, c.driverErrors("redis", c.Redis.Validate())...)
 	case "mysql":
 		errs = append(errs, c.driverErrors("mysql", c.MySQL.Validate())...)
+	case "postgres":
+		errs = append(errs, c.driverErrors("postgres", c.Postgres.Validate())...)
 	}
 	if c.Cache.MaximumSize < 0 {
 		bad("WEFT_STORAGE_CACHE_MAXIMUM_SIZE", "cache.maximumSize", "must not be negative")
