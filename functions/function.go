@@ -78,6 +78,29 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p) || errors.As(err, &d)
 }
 
+// UnavailableError marks a failure of the infrastructure (storage or
+// broker unreachable), not of the message: the runtime retries it in place
+// with backoff, without spending the message's delivery attempts, so an
+// outage never sends good messages to the dead-letter topic.
+type UnavailableError struct{ Err error }
+
+func (e *UnavailableError) Error() string { return "unavailable: " + e.Err.Error() }
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Unavailable wraps err as an UnavailableError (nil stays nil).
+func Unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &UnavailableError{Err: err}
+}
+
+// IsUnavailable reports whether err is an infrastructure outage.
+func IsUnavailable(err error) bool {
+	var u *UnavailableError
+	return errors.As(err, &u)
+}
+
 // Publisher publishes envelopes; transports and adapters provide it.
 type Publisher func(ctx context.Context, envs ...core.Envelope) error
 
@@ -106,14 +129,14 @@ func ProcessEnvelope(ctx context.Context, fn Function, env core.Envelope, publis
 		if err != nil {
 			if IsPermanent(err) && len(res.Outputs) > 0 {
 				if perr := publish(ctx, res.Outputs...); perr != nil {
-					return fmt.Errorf("%s: publish outputs of failed %s %s: %w", fn.Name(), env.Type, env.ID, perr)
+					return Unavailable(fmt.Errorf("%s: publish outputs of failed %s %s: %w", fn.Name(), env.Type, env.ID, perr))
 				}
 			}
 			return err
 		}
 		if len(res.Outputs) > 0 {
 			if err := publish(ctx, res.Outputs...); err != nil {
-				return fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err)
+				return Unavailable(fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err))
 			}
 		}
 		if res.Commit == nil {

@@ -113,7 +113,7 @@ func (e *StateEngine) Handle(ctx context.Context, in core.Envelope) (Result, err
 	key := core.StateKey(id)
 	raw, version, err := e.cfg.Store.Get(ctx, key)
 	if err != nil {
-		return Result{}, fmt.Errorf("load state of %s: %w", id, err)
+		return Result{}, Unavailable(fmt.Errorf("load state of %s: %w", id, err))
 	}
 	var state *core.WorkflowState
 	if version > 0 {
@@ -199,7 +199,7 @@ func (e *StateEngine) save(ctx context.Context, key string, s *core.WorkflowStat
 		if errors.Is(err, storage.ErrVersionConflict) {
 			return nil, fmt.Errorf("save state of %s: %w", s.WorkflowID, ErrConflict)
 		}
-		return nil, fmt.Errorf("save state of %s: %w", s.WorkflowID, err)
+		return nil, Unavailable(fmt.Errorf("save state of %s: %w", s.WorkflowID, err))
 	}
 	return b, nil
 }

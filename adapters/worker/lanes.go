@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"time"
 
 	"github.com/weftio/weft/core"
 	"github.com/weftio/weft/functions"
@@ -94,6 +95,17 @@ func (w *Worker) handle(workCtx, settleCtx context.Context, d transport.Delivery
 		return
 	}
 	err := w.process(workCtx, d)
+	for delay := unavailableBackoff; functions.IsUnavailable(err) && workCtx.Err() == nil; delay = min(2*delay, maxUnavailableBackoff) {
+		// An outage is no fault of the message: keep it (and its key's
+		// lane) until the storage or broker is back, rather than spending
+		// its attempts and dead-lettering it.
+		w.log.Warn("infrastructure unavailable; retrying in place", "topic", d.Topic(), "key", d.Key(), "in", delay, "err", err)
+		select {
+		case <-workCtx.Done():
+		case <-time.After(delay):
+			err = w.process(workCtx, d)
+		}
+	}
 	var serr error
 	switch {
 	case err != nil && workCtx.Err() != nil && !functions.IsPermanent(err):
@@ -114,6 +126,12 @@ func (w *Worker) handle(workCtx, settleCtx context.Context, d transport.Delivery
 		w.log.Error("settling delivery", "topic", d.Topic(), "key", d.Key(), "attempt", d.Attempt(), "err", serr)
 	}
 }
+
+// Backoff of in-place retries during an outage.
+const (
+	unavailableBackoff    = 100 * time.Millisecond
+	maxUnavailableBackoff = 5 * time.Second
+)
 
 // process runs the function contract, turning a panic anywhere in it into a
 // retryable error so the message is retried and finally dead-lettered.

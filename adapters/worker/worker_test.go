@@ -411,3 +411,29 @@ func TestRunLeavesNoGoroutines(t *testing.T) {
 		t.Fatalf("%d goroutines after Run returned, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// TestOutageRetriedInPlace: an unavailable storage or broker is no fault of
+// the message, so it is retried in place past MaxAttempts and never
+// dead-lettered, and no delivery attempt is spent.
+func TestOutageRetriedInPlace(t *testing.T) {
+	t.Parallel()
+	mem, tr := setup(t)
+	dlq := subscribe(t, mem, core.DeadLetterTopic("in:outage"), "dlq")
+	var handled atomic.Int32
+	fn := newFn("in:outage", true, func(context.Context, core.Envelope) (functions.Result, error) {
+		if handled.Add(1) <= 5 {
+			return functions.Result{}, functions.Unavailable(errors.New("connection refused"))
+		}
+		return functions.Result{}, nil
+	})
+	start(t, tr, fn, worker.Config{MaxAttempts: 2})
+	publish(t, mem, env("in:outage", "m1", "k"))
+	events := tr.rec.waitFor(t, "ack m1")
+	if want := []string{"ack m1"}; !slices.Equal(events, want) {
+		t.Fatalf("events %v, want %v (no nack during an outage)", events, want)
+	}
+	if n := handled.Load(); n != 6 {
+		t.Fatalf("handled %d times, want 6", n)
+	}
+	expectNothing(t, dlq, 50*time.Millisecond)
+}
