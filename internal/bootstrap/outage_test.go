@@ -138,4 +138,3 @@ func (w *warnings) count(sub string) int {
 	}
 	return n
 }
-
