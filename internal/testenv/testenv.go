@@ -1,6 +1,12 @@
 // Package testenv gives integration tests the address of a real service
 // from the environment. When TEST_REQUIRE_INTEGRATION=1 a missing address
 // fails the test instead of skipping it, so CI cannot pass by skipping.
+//
+// When a service's variable is unset and a Docker engine answers, URL starts
+// the service in a container with testcontainers-go instead: one container
+// per service per test binary, shared by all its tests and removed by
+// testcontainers' reaper (Ryuk) when the binary exits (see Main for setups
+// with the reaper disabled). WEFT_TEST_NO_DOCKER=1 turns that fallback off.
 package testenv
 
 import (
@@ -15,19 +21,75 @@ const (
 	MySQLURL    = "WEFT_TEST_MYSQL_URL"    // mysql://weft:weft@127.0.0.1:3306/weft_test
 )
 
-// Required reports whether integration tests must not skip.
-func Required() bool { return os.Getenv("TEST_REQUIRE_INTEGRATION") == "1" }
+// NoDocker is the environment variable that, set to 1, keeps URL from
+// starting containers when a service URL is unset.
+const NoDocker = "WEFT_TEST_NO_DOCKER"
 
-// URL returns the value of the environment variable name, or skips the test
-// (fails it when integration tests are required).
+const requireVar = "TEST_REQUIRE_INTEGRATION"
+
+// Required reports whether integration tests must not skip.
+func Required() bool { return os.Getenv(requireVar) == "1" }
+
+// URL returns the value of the environment variable name. When it is unset
+// and a Docker engine is reachable, it returns the URL of a container
+// started for the service (once per test binary). Otherwise it skips the
+// test, or fails it when integration tests are required, saying why no
+// container could be used.
 func URL(t testing.TB, name string) string {
 	t.Helper()
-	u := os.Getenv(name)
-	if u == "" {
-		if Required() {
-			t.Fatalf("%s is not set and TEST_REQUIRE_INTEGRATION=1: start the services with `make services-up` and export their URLs", name)
-		}
-		t.Skipf("%s is not set; integration test skipped (make test-all runs it)", name)
+	return std.url(t, name)
+}
+
+// std is the lookup URL uses: the process environment, the cached Docker
+// probe and the shared containers.
+var std = lookup{
+	getenv: os.Getenv,
+	probe:  probeDockerOnce,
+	start:  startShared,
+}
+
+// lookup is URL's decision logic with its effects injected, so it can be
+// tested without Docker.
+type lookup struct {
+	getenv func(string) string
+	// probe returns nil when a Docker engine answers, else why it cannot
+	// be used. It is called only when a container is needed.
+	probe func() error
+	// start returns the URL of a running container for the service whose
+	// variable is name.
+	start func(name string) (string, error)
+}
+
+// resolve returns the URL for the variable name, or "" and why there is none.
+func (l lookup) resolve(name string) (url, why string) {
+	if u := l.getenv(name); u != "" {
+		return u, ""
 	}
-	return u
+	if _, ok := services[name]; !ok {
+		return "", "no container is defined for it"
+	}
+	if l.getenv(NoDocker) == "1" {
+		return "", "the Docker fallback is off (" + NoDocker + "=1)"
+	}
+	if err := l.probe(); err != nil {
+		return "", "Docker cannot be used: " + err.Error()
+	}
+	u, err := l.start(name)
+	if err != nil {
+		return "", "starting its container failed: " + err.Error()
+	}
+	return u, ""
+}
+
+func (l lookup) url(t testing.TB, name string) string {
+	t.Helper()
+	u, why := l.resolve(name)
+	if u != "" {
+		return u
+	}
+	if l.getenv(requireVar) == "1" {
+		t.Fatalf("%s is not set and TEST_REQUIRE_INTEGRATION=1: start the services with `make services-up` and export their URLs (%s)", name, why)
+	}
+	t.Skipf("%s is not set and %s; integration test skipped (make test-all runs it)", name, why)
+	return ""
 }
