@@ -23,3 +23,14 @@ func TestKeySet(t *testing.T) {
 		return newStore(t, freshConfig(t))
 	})
 }
+
+func TestCloseAndReuse(t *testing.T) {
+	cfg := freshConfig(t)
+	storagetest.RunReopen(t, func(t *testing.T) (storage.KeyValue, storage.KeySet) {
+		s, err := New(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, s
+	})
+}

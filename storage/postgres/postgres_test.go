@@ -434,3 +434,14 @@ func TestServerRestart(t *testing.T) {
 		t.Fatalf("first Get after a quick restart = %q, %d, %v; want v4 at version 4", v, ver, err)
 	}
 }
+
+func TestCloseAndReuse(t *testing.T) {
+	cfg := freshConfig(t)
+	storagetest.RunReopen(t, func(t *testing.T) (storage.KeyValue, storage.KeySet) {
+		s, err := postgres.New(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, s
+	})
+}

@@ -187,3 +187,16 @@ func TestScriptCacheFlushed(t *testing.T) {
 		t.Fatalf("Put after SCRIPT FLUSH = %d, %v; want 2", v, err)
 	}
 }
+
+func TestCloseAndReuse(t *testing.T) {
+	cfg := serverConfig(t)
+	cfg.KeyPrefix = uniquePrefix(t)
+	t.Cleanup(func() { dropPrefix(t, cfg.KeyPrefix) })
+	storagetest.RunReopen(t, func(t *testing.T) (storage.KeyValue, storage.KeySet) {
+		s, err := redis.New(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, s
+	})
+}
