@@ -14,6 +14,8 @@ type Status = core.State
 type Awaitable interface {
 	stepNode() core.StepNode
 	wf() *wfContext
+	// failure is the error of a deferred that never became a command.
+	failure() error
 }
 
 // Deferred is the typed, not-yet-known result of a command.
@@ -40,6 +42,7 @@ func (d *Deferred[T]) ID() string {
 
 func (d *Deferred[T]) stepNode() core.StepNode { return core.Leaf(d.cmd.ID, d.awaits) }
 func (d *Deferred[T]) wf() *wfContext          { return d.ctx }
+func (d *Deferred[T]) failure() error          { return d.err }
 
 // Await waits for the result. For a signal reception each call returns the
 // next received signal.
@@ -107,6 +110,18 @@ func group(op string, ds []Awaitable) *Group {
 
 func (g *Group) wf() *wfContext { return g.ctx }
 
+func (g *Group) failure() error {
+	for _, c := range g.children {
+		if c == nil {
+			return &core.Error{Code: core.CodeBadInput, Message: "And/Or of a nil deferred"}
+		}
+		if err := c.failure(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (g *Group) stepNode() core.StepNode {
 	n := core.StepNode{Op: g.op, Children: make([]core.StepNode, len(g.children))}
 	for i, c := range g.children {
@@ -128,6 +143,9 @@ func (g *Group) Await() (int, error) {
 }
 
 func (g *Group) await() (core.Outcome, error) {
+	if err := g.failure(); err != nil {
+		return core.Outcome{}, err
+	}
 	if g.ctx == nil {
 		return core.Outcome{}, &core.Error{Code: core.CodeBadInput, Message: "And/Or of nothing"}
 	}

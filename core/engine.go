@@ -281,7 +281,7 @@ func (e *engine) removeEndedMethods() {
 	kept := s.Methods[:0]
 	for _, m := range s.Methods {
 		if e.methodEnded(m) {
-			s.Ended = append(s.Ended, MethodResult{MethodRunID: m.ID, Name: m.Name, State: StateCompleted, Value: m.Value})
+			e.addEnded(MethodResult{MethodRunID: m.ID, Name: m.Name, State: StateCompleted, Value: m.Value})
 			e.closeChannels(m.ID)
 			continue
 		}
@@ -350,6 +350,26 @@ func (e *engine) collectProps() {
 	for h := range s.PropValues {
 		if !used[h] {
 			delete(s.PropValues, h)
+		}
+	}
+}
+
+// MaxEndedMethods bounds the outcomes of ended method runs kept by a live
+// instance for late waiters; the main method's outcome is always kept, the
+// oldest others go first. Without a bound a long-lived instance serving
+// many method calls would grow its state on every call.
+const MaxEndedMethods = 64
+
+func (e *engine) addEnded(r MethodResult) {
+	s := e.s
+	s.Ended = append(s.Ended, r)
+	if len(s.Ended) <= MaxEndedMethods {
+		return
+	}
+	for i, old := range s.Ended {
+		if old.MethodRunID != s.WorkflowID {
+			s.Ended = append(s.Ended[:i], s.Ended[i+1:]...)
+			return
 		}
 	}
 }

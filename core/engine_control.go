@@ -1,6 +1,9 @@
 package core
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Cancel reasons.
 const (
@@ -59,9 +62,9 @@ func (e *engine) cancelMethod(run *MethodRun, reason string) {
 	err := &Error{Code: CodeWorkflowCanceled, Workflow: s.WorkflowName, Method: run.Name, WorkflowID: s.WorkflowID, MethodRunID: run.ID, Message: reason}
 	if !run.Returned {
 		e.reply(run, MethodCanceled, nil, err)
-		s.Ended = append(s.Ended, MethodResult{MethodRunID: run.ID, Name: run.Name, State: StateCanceled, Error: err})
+		e.addEnded(MethodResult{MethodRunID: run.ID, Name: run.Name, State: StateCanceled, Error: err})
 	} else {
-		s.Ended = append(s.Ended, MethodResult{MethodRunID: run.ID, Name: run.Name, State: StateCompleted, Value: run.Value})
+		e.addEnded(MethodResult{MethodRunID: run.ID, Name: run.Name, State: StateCompleted, Value: run.Value})
 	}
 	if s.Running != nil && s.Running.MethodRunID == run.ID {
 		s.Running = nil
@@ -122,10 +125,27 @@ func (e *engine) retryTasks(m *RetryTasks) {
 			}
 			c.RetrySeq++
 			c.Statuses = append(c.Statuses, Status{State: StateOngoing, Index: e.next()})
-			run.Failure = nil // running again: waiters now wait for the new outcome
 			e.emit(e.executeTask(run, c))
 		}
+		e.rearmStep(run)
 	}
+}
+
+// rearmStep makes a method's currently failed step wait again when a retry
+// put the command it failed on back to ongoing: the next result, success or
+// a new failure, ends the step again and resumes (or re-fails) the method.
+// Only then is the method no longer failed; a failure with another cause
+// stays for RetryWorkflowTask.
+func (e *engine) rearmStep(run *MethodRun) {
+	st := run.Current
+	if st == nil || st.Outcome == nil || (st.Outcome.State != StateCurrentlyFailed && st.Outcome.State != StateCurrentlyTimedOut) {
+		return
+	}
+	if !st.Node.Eval(run.lookup(e.s), math.MaxInt64).Waiting() {
+		return
+	}
+	st.Outcome, st.IndexAtEnd, st.PropsAtEnd, st.ResumedAt = nil, 0, "", time.Time{}
+	run.Failure = nil
 }
 
 func (e *engine) executeTask(run *MethodRun, c *Command) Out {

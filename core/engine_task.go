@@ -122,13 +122,13 @@ func (e *engine) carryOut(run *MethodRun, c *Command, trigger time.Time, index i
 		}
 	case KindMethod:
 		msg := &DispatchMethod{WorkflowID: c.TargetID, Workflow: c.Workflow, MethodRunID: c.ID, Method: c.Method, Input: c.Input, Requester: me}
+		if c.Timeout > 0 {
+			delay(ChildTimedOut, trigger.Add(c.Timeout))
+		}
 		if c.TargetID == s.WorkflowID {
 			return msg
 		}
 		e.emit(Out{Topic: Topic(PrefixWorkflowCmd, c.Workflow), Key: c.TargetID, Subject: c.TargetID, Msg: msg})
-		if c.Timeout > 0 {
-			delay(ChildTimedOut, trigger.Add(c.Timeout))
-		}
 	case KindTimer:
 		at := c.Until
 		if at.IsZero() {
