@@ -110,6 +110,44 @@ func (e *StateEngine) Handle(ctx context.Context, in core.Envelope) (Result, err
 	if _, entity, err := core.SplitTopic(in.Topic); err == nil && entity != workflow {
 		return Result{}, Permanent(fmt.Sprintf("%s for workflow %s arrived on topic %s", in.Type, workflow, in.Topic), nil)
 	}
+	if prefix, _, _ := core.SplitTopic(in.Topic); prefix == core.PrefixWorkflowDelay {
+		return e.forwardDelayed(in, msg, workflow, id)
+	}
+	input := core.Input{ID: in.ID, Instant: core.Instant(in), Msg: msg}
+	return e.step(ctx, id, 0, func(state *core.WorkflowState, now time.Time) (core.Transition, core.Input, error) {
+		tr, err := core.Apply(state, input, now)
+		return tr, input, err
+	})
+}
+
+// forwardDelayed moves a due timer or timeout from the (unkeyed) delay topic
+// to the instance's keyed engine topic, so every change to one instance is
+// made by one handler at a time and optimistic-lock conflicts stay rare.
+func (e *StateEngine) forwardDelayed(in core.Envelope, msg core.Message, workflow, id string) (Result, error) {
+	if r, ok := msg.(*core.CommandResult); ok && r.Kind == core.TimerCompleted && len(r.Value) == 0 {
+		// A timer completes with its due instant, not the forwarding time.
+		r.Value, _ = core.Instant(in).UTC().MarshalJSON()
+	}
+	out := core.Out{Topic: core.Topic(core.PrefixWorkflowEngine, workflow), Key: id, Subject: id, Msg: msg}
+	// The forwarded event keeps the instant it was due as its time: the
+	// workflow resumes as of then, whenever the forward is handled.
+	env, err := core.BuildEnvelope(out, in.ID, in.Time, e.cfg.Source, core.Instant(in))
+	if err != nil {
+		return Result{}, Permanent("output does not encode", err)
+	}
+	return Result{Outputs: []core.Envelope{env}}, nil
+}
+
+// transform applies one input to a loaded state and says which input it
+// was (for envelope ids).
+type transform func(state *core.WorkflowState, now time.Time) (core.Transition, core.Input, error)
+
+// step loads the state of workflow id, applies f, and returns the outputs,
+// the commit of the new state and, when a workflow task whose code is in
+// this process is now pending, the follow-up step that runs it. Running it
+// only after the commit means in-process workflow tasks always start from
+// recorded state, exactly as a task sent through the broker would.
+func (e *StateEngine) step(ctx context.Context, id string, local int, f transform) (Result, error) {
 	key := core.StateKey(id)
 	raw, version, err := e.cfg.Store.Get(ctx, key)
 	if err != nil {
@@ -124,65 +162,59 @@ func (e *StateEngine) Handle(ctx context.Context, in core.Envelope) (Result, err
 		}
 	}
 	now := e.cfg.Clock()
-	tr, err := core.Apply(state, core.Input{ID: in.ID, Instant: core.Instant(in), Msg: msg}, now)
+	tr, in, err := f(state, now)
 	if err != nil {
 		return Result{}, Permanent("invalid message", err)
 	}
-	outs, err := e.envelopes(tr, in, now)
-	if err != nil {
-		return Result{}, err
+	runLocal := local < MaxLocalTasks
+	var outs []core.Envelope
+	for _, o := range tr.Outputs {
+		if t, ok := o.Msg.(*core.ExecuteWorkflowTask); ok && runLocal && e.isLocal(t) {
+			continue // run by the follow-up step, after the commit
+		}
+		env, err := core.BuildEnvelope(o, in.ID, in.Instant, e.cfg.Source, now)
+		if err != nil {
+			return Result{}, Permanent("output does not encode", err)
+		}
+		outs = append(outs, env)
+	}
+	res := Result{Outputs: outs}
+	final := tr.State
+	if t := core.PendingWorkflowTask(final); t != nil && runLocal && e.isLocal(t) {
+		res.Next = func(ctx context.Context) (Result, error) { return e.step(ctx, id, local+1, e.runLocal) }
 	}
 	if !tr.Changed {
 		if state != nil {
 			e.cache.put(id, raw, state)
 		}
-		return Result{Outputs: outs}, nil
+		return res, nil
 	}
-	final := tr.State
-	return Result{Outputs: outs, Commit: func(ctx context.Context) error {
+	res.Commit = func(ctx context.Context) error {
 		b, err := e.save(ctx, key, final, version)
 		if err == nil {
 			e.cache.put(id, b, final)
 		}
 		return err
-	}}, nil
+	}
+	return res, nil
 }
 
-// envelopes turns a transition's outputs into envelopes, running workflow
-// tasks in-process when the fast path applies. Outputs are encoded before
-// the next in-process task changes the state they may point into.
-func (e *StateEngine) envelopes(tr core.Transition, in core.Envelope, now time.Time) ([]core.Envelope, error) {
-	var envs []core.Envelope
-	pending := tr.Outputs
-	for local := 0; len(pending) > 0; {
-		var task *core.ExecuteWorkflowTask
-		for _, o := range pending {
-			if t, ok := o.Msg.(*core.ExecuteWorkflowTask); ok && task == nil && local < MaxLocalTasks && e.cfg.Local != nil && e.cfg.Local.HasWorkflowCode(t) {
-				task = t
-				continue
-			}
-			env, err := core.BuildEnvelope(o, in.ID, in.Time, e.cfg.Source, now)
-			if err != nil {
-				return nil, Permanent("output does not encode", err)
-			}
-			envs = append(envs, env)
-		}
-		if task == nil {
-			break
-		}
-		local++
-		res, _ := e.cfg.Local.RunWorkflowTask(task)
-		step, err := core.Apply(tr.State, core.Input{ID: core.ChildID(task.Trigger, task.TaskID, "local", 0), Instant: now, Msg: res}, now)
-		if err != nil {
-			return nil, fmt.Errorf("apply in-process workflow task %s: %w", task.TaskID, err)
-		}
-		pending = step.Outputs
+func (e *StateEngine) isLocal(t *core.ExecuteWorkflowTask) bool {
+	return e.cfg.Local != nil && e.cfg.Local.HasWorkflowCode(t)
+}
+
+// runLocal runs the pending workflow task of the loaded state in this
+// process and applies its result. Its input id and instant derive from the
+// task, so handling it again yields the same envelopes.
+func (e *StateEngine) runLocal(state *core.WorkflowState, now time.Time) (core.Transition, core.Input, error) {
+	t := core.PendingWorkflowTask(state)
+	if t == nil || !e.isLocal(t) {
+		return core.Transition{State: state}, core.Input{}, nil // already done by another handler
 	}
-	if tr.State != nil && tr.Changed {
-		// Duplicates of the input, not of the in-process results, will come.
-		tr.State.LastMessageID = in.ID
-	}
-	return envs, nil
+	res, _ := e.cfg.Local.RunWorkflowTask(t)
+	in := core.Input{ID: core.ChildID(t.Trigger, t.TaskID, "local", 0), Instant: t.Trigger, Msg: res}
+	tr, err := core.Apply(state, in, now)
+	return tr, in, err
 }
 
 func (e *StateEngine) save(ctx context.Context, key string, s *core.WorkflowState, version uint64) ([]byte, error) {

@@ -76,8 +76,13 @@ func TestStorageWriteFailsOnceAfterPublish(t *testing.T) {
 						continue
 					}
 					retried++
-					if !slices.Equal(attempts[0], attempts[1]) {
-						t.Errorf("input %s published %v, then %v when retried: a broker could not drop the repeats", id, attempts[0], attempts[1])
+					// The retry may get further than the failed attempt, but
+					// what the failed attempt published comes again with the
+					// same ids, so a deduplicating broker drops it.
+					for _, pid := range attempts[0] {
+						if !slices.Contains(attempts[1], pid) {
+							t.Errorf("input %s published %v, then %v when retried: a broker could not drop the repeats", id, attempts[0], attempts[1])
+						}
 					}
 				}
 				if retried != 1 {
