@@ -121,11 +121,13 @@ func BenchmarkStorageEngineVsRaw(b *testing.B) {
 				raw := rawWrites(ctx, b, kv, writes, inflight, size)
 				engineRate := float64(writes) / engine.Seconds()
 				rawRate := float64(writes) / raw.Seconds()
+				stepRate := float64(workflows*stepsPerWorkflow) / engine.Seconds()
+				b.ReportMetric(stepRate, "steps/s")
 				b.ReportMetric(engineRate, "engine-rmw/s")
 				b.ReportMetric(rawRate, "raw-writes/s")
 				b.ReportMetric(rawRate/engineRate, "raw/engine")
-				b.Logf("%s: engine %.0f read-modify-writes/s, raw %.0f versioned writes/s of %d B, ratio %.2f (%d writes, %d in flight)",
-					be.name, engineRate, rawRate, size, rawRate/engineRate, writes, inflight)
+				b.Logf("%s: %.0f workflow steps/s; engine %.0f read-modify-writes/s, raw %.0f versioned writes/s of %d B, ratio %.2f (%d writes, %d in flight)",
+					be.name, stepRate, engineRate, rawRate, size, rawRate/engineRate, writes, inflight)
 			}
 		})
 	}
