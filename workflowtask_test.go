@@ -153,8 +153,7 @@ func TestWorkflowTaskTimeout(t *testing.T) {
 }
 
 var (
-	verRun  = weft.NewWorkflow[int, weft.Info]("Versioned", "run")
-	verTask = weft.NewTask[int, int]("S", "m")
+	verRun = weft.NewWorkflow[int, weft.Info]("Versioned", "run")
 )
 
 func versionedRegistry() *weft.Registry {

@@ -91,7 +91,6 @@ func TestMethodsShareProperties(t *testing.T) {
 }
 
 var (
-	longTask   = weft.NewTask[int, int]("Slow", "wait")
 	childSleep = weft.NewWorkflow[int, int]("Sleeper", "run")
 	parentWait = weft.NewWorkflow[int, int]("Waiter", "run")
 )

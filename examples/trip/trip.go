@@ -46,10 +46,6 @@ var (
 	BookTrip     = weft.NewWorkflow[Request, Itinerary]("TripBooking", "book")
 )
 
-type step struct {
-	book, cancel weft.TaskRef[Request, Booking]
-}
-
 // Workflow books the three legs; on failure it compensates in reverse.
 func Workflow(ctx weft.Context, r Request) (Itinerary, error) {
 	legs := []struct {

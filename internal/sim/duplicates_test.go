@@ -3,7 +3,6 @@ package sim_test
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"testing"
 
 	"github.com/weftio/weft/core"
@@ -70,13 +69,4 @@ func countTypes(s *sim.Sim, typ string) int {
 		}
 	}
 	return len(ids)
-}
-
-func sortedKeys(m map[string]int) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

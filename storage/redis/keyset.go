@@ -59,10 +59,8 @@ func (s *Store) Page(ctx context.Context, key string, cursor string, limit int) 
 	if count < math.MaxInt64 {
 		count++
 	}
-	ms, err := s.client.ZRangeByLex(ctx, s.setPrefix+key, &goredis.ZRangeBy{
-		Min:   after,
-		Max:   "+",
-		Count: count,
+	ms, err := s.client.ZRangeArgs(ctx, goredis.ZRangeArgs{
+		Key: s.setPrefix + key, Start: after, Stop: "+", ByLex: true, Count: count,
 	}).Result()
 	if err != nil {
 		return nil, "", s.fail(ctx, "page", key, err)
