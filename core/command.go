@@ -122,11 +122,16 @@ func (c *Command) Latest() Status {
 }
 
 // keepsMethodAlive reports whether the command still has a result to come
-// that someone must receive: a running task or child.
+// that someone must receive: a running task or child. A child that timed
+// out on the caller's side is still running and will report, and a cancel
+// of the caller must still reach it; a failed one waits for a manual retry
+// that may never come, so it does not hold its caller for ever.
 func (c *Command) keepsMethodAlive() bool {
-	switch c.Kind {
-	case KindTask, KindChild, KindMethod:
-		return c.Latest().State == StateOngoing
+	switch st := c.Latest().State; c.Kind {
+	case KindTask:
+		return st == StateOngoing
+	case KindChild, KindMethod:
+		return st == StateOngoing || st == StateTimedOut
 	}
 	return false
 }

@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 )
@@ -95,6 +96,12 @@ func (e *engine) sendSignal(m *SendSignal, instant time.Time) {
 			continue
 		}
 		c.Statuses = append(c.Statuses, Status{State: StateCompleted, Index: e.next(), Value: m.Data, ReturnIndex: ch.Count, SignalID: m.SignalID})
+		if m.SignalID != "" {
+			s.SignalIDs = append(s.SignalIDs, m.SignalID)
+			if len(s.SignalIDs) > MaxRememberedSignals {
+				s.SignalIDs = s.SignalIDs[len(s.SignalIDs)-MaxRememberedSignals:]
+			}
+		}
 		ch.Count++
 		if ch.Limit > 0 && ch.Count >= ch.Limit {
 			s.Channels = append(s.Channels[:i], s.Channels[i+1:]...)
@@ -103,9 +110,16 @@ func (e *engine) sendSignal(m *SendSignal, instant time.Time) {
 	}
 }
 
+// MaxRememberedSignals bounds the received signal ids a state remembers
+// beyond those of its live receptions.
+const MaxRememberedSignals = 256
+
 func (e *engine) signalSeen(id string) bool {
 	if id == "" {
 		return false
+	}
+	if slices.Contains(e.s.SignalIDs, id) {
+		return true
 	}
 	for _, run := range e.s.Methods {
 		for _, c := range run.Commands {

@@ -34,6 +34,9 @@ type WorkflowState struct {
 	// properties value still referenced (by Props, a method start or a step).
 	Props      string                     `json:"props,omitempty"`
 	PropValues map[string]json.RawMessage `json:"propValues,omitempty"`
+	// SignalIDs remembers the most recent received signal ids (bounded), so
+	// a late duplicate is dropped even after its receiving method ended.
+	SignalIDs []string `json:"signalIds,omitempty"`
 	// Buffer holds messages that arrived while a workflow task ran.
 	Buffer []Buffered `json:"buffer,omitempty"`
 	// Ended keeps the outcome of every method run that ended, so late

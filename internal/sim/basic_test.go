@@ -135,3 +135,76 @@ func TestWaitForABufferedMethod(t *testing.T) {
 		t.Fatalf("outcomes for m2 = %+v", got)
 	}
 }
+
+// TestTimedOutChildKeepsParentUntilItReports: a parent that stopped waiting
+// for a child (caller-side timeout) and returned stays alive until the
+// child reports, so the child's outcome is received and a cancel of the
+// parent would still reach it.
+func TestTimedOutChildKeepsParentUntilItReports(t *testing.T) {
+	slow := weft.NewWorkflow[int, int]("SlowChild", "run")
+	impatient := weft.NewWorkflow[int, int]("Impatient", "run")
+	reg := weft.NewRegistry()
+	weft.MustRegister(weft.RegisterWorkflow(reg, slow, func(ctx weft.Context, n int) (int, error) {
+		return n, weft.Sleep(ctx, time.Hour)
+	}))
+	weft.MustRegister(weft.RegisterWorkflow(reg, impatient, func(ctx weft.Context, n int) (int, error) {
+		v, err := weft.DispatchChild(ctx, slow, n, weft.Timeout(time.Minute)).Await()
+		if errors.Is(err, weft.ErrWorkflowTimedOut) {
+			return -1, nil
+		}
+		return v, err
+	}))
+	s := sim.New(t, reg, sim.Options{FastPath: true})
+	dispatch(s, "Impatient", "run", "p1", 5)
+	s.Run()
+	s.Advance(2 * time.Minute)
+	if outs := s.Outcomes("p1"); len(outs) != 1 || string(outs[0].Value) != "-1" {
+		t.Fatalf("parent outcome %+v, want -1 after the timeout", outs)
+	}
+	if st := s.State("p1"); st == nil || st.Result != nil {
+		t.Fatalf("the parent ended while its timed-out child still runs: %+v", st)
+	}
+	s.RunAll() // the child's hour passes; it reports to its parent
+	if st := s.State("p1"); st == nil || st.Result == nil {
+		t.Fatalf("the parent did not end once its child reported: %+v", st)
+	}
+}
+
+// TestDuplicateSignalAfterItsReceiverEnded: a redelivered signal whose
+// receiving method run has ended is not handed to a reception opened later.
+func TestDuplicateSignalAfterItsReceiverEnded(t *testing.T) {
+	ch := weft.NewChannel[int]("Inbox2", "in")
+	main := weft.NewWorkflow[int, int]("Inbox2", "run")
+	one := weft.NewWorkflow[int, int]("Inbox2", "takeOne")
+	reg := weft.NewRegistry()
+	weft.MustRegister(weft.RegisterWorkflow(reg, one, func(ctx weft.Context, _ int) (int, error) {
+		return weft.Receive(ctx, ch).Await()
+	}))
+	weft.MustRegister(weft.RegisterWorkflow(reg, main, func(ctx weft.Context, _ int) (int, error) {
+		if _, err := weft.DispatchMethod(ctx, one, weft.GetInfo(ctx).WorkflowID, 0).Await(); err != nil {
+			return 0, err
+		}
+		return weft.Receive(ctx, ch).Await() // opened after takeOne ended
+	}))
+	for _, fast := range []bool{false, true} {
+		s := sim.New(t, reg, sim.Options{FastPath: fast})
+		dispatch(s, "Inbox2", "run", "w1", 0)
+		s.Run()
+		sig := func(id string, v int) {
+			s.Send(core.Topic(core.PrefixWorkflowCmd, "Inbox2"), "w1", &core.SendSignal{WorkflowID: "w1", Workflow: "Inbox2", Channel: "in", SignalID: id, Data: []byte(fmt.Sprint(v))})
+			s.Run()
+		}
+		sig("s1", 1) // takeOne receives it and ends
+		sig("s1", 1) // a redelivery: must not reach the new reception
+		sig("s2", 2)
+		var got []string
+		for _, o := range s.Outcomes("w1") {
+			if o.MethodRunID == "w1" {
+				got = append(got, string(o.Value))
+			}
+		}
+		if len(got) != 1 || got[0] != "2" {
+			t.Fatalf("fast=%v: main method got %v, want [2]", fast, got)
+		}
+	}
+}
