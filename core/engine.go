@@ -241,19 +241,6 @@ func (e *engine) dispatchWorkflowTask(m *MethodRun, trigger time.Time) {
 	})
 }
 
-// PendingWorkflowTask returns the workflow task in flight for s, built
-// from the recorded state (nil when none is running).
-func PendingWorkflowTask(s *WorkflowState) *ExecuteWorkflowTask {
-	if s == nil || s.Running == nil || s.Result != nil {
-		return nil
-	}
-	m := s.Method(s.Running.MethodRunID)
-	if m == nil {
-		return nil
-	}
-	return (&engine{s: s}).workflowTask(m)
-}
-
 func (e *engine) workflowTask(m *MethodRun) *ExecuteWorkflowTask {
 	s := e.s
 	props := map[string]json.RawMessage{}

@@ -37,6 +37,10 @@ type WorkflowState struct {
 	// SignalIDs remembers the most recent received signal ids (bounded), so
 	// a late duplicate is dropped even after its receiving method ended.
 	SignalIDs []string `json:"signalIds,omitempty"`
+	// Outbox holds the envelopes of the last handling that were published
+	// only after this state was written; a handler that cannot tell whether
+	// they went out publishes them again (their ids make that harmless).
+	Outbox []Envelope `json:"outbox,omitempty"`
 	// Buffer holds messages that arrived while a workflow task ran.
 	Buffer []Buffered `json:"buffer,omitempty"`
 	// Ended keeps the outcome of every method run that ended, so late

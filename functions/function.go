@@ -43,12 +43,14 @@ type Result struct {
 	// so a crash in between republishes rather than loses them. If it
 	// returns an error wrapping ErrConflict, the input is handled again.
 	Commit func(ctx context.Context) error
-	// Next, when set, is a follow-up step run after a successful Commit,
-	// with the same contract (its outputs published, then its Commit, and
-	// on a conflict Next is called again). It lets a role do more work that
-	// must start from committed state, such as the state engine's
-	// in-process workflow tasks.
-	Next func(ctx context.Context) (Result, error)
+	// After are published only once Commit succeeded. A role uses them for
+	// outputs computed from state it had not recorded yet (the state
+	// engine's in-process workflow tasks): the commit records them in an
+	// outbox, so a crash before they are out republishes them, and a
+	// conflict discards them with the state they came from.
+	After []core.Envelope
+	// Done, when set, runs once After is published.
+	Done func()
 }
 
 // ErrConflict signals a lost optimistic-concurrency race: the input must be
@@ -130,44 +132,38 @@ func Process(ctx context.Context, fn Function, body []byte, publish Publisher) e
 
 // ProcessEnvelope is Process for an already decoded envelope.
 func ProcessEnvelope(ctx context.Context, fn Function, env core.Envelope, publish Publisher) error {
-	step := func(ctx context.Context) (Result, error) { return fn.Handle(ctx, env) }
-	for step != nil {
-		next, err := runStep(ctx, fn, env, step, publish)
-		if err != nil {
-			return err
-		}
-		step = next
-	}
-	return nil
-}
-
-// runStep handles, publishes and commits one step, calling it again after a
-// conflict, and returns the step that follows.
-func runStep(ctx context.Context, fn Function, env core.Envelope, step func(context.Context) (Result, error), publish Publisher) (func(context.Context) (Result, error), error) {
 	for attempt := 0; ; attempt++ {
-		res, err := step(ctx)
+		res, err := fn.Handle(ctx, env)
 		if err != nil {
 			if IsPermanent(err) && len(res.Outputs) > 0 {
 				if perr := publish(ctx, res.Outputs...); perr != nil {
-					return nil, Unavailable(fmt.Errorf("%s: publish outputs of failed %s %s: %w", fn.Name(), env.Type, env.ID, perr))
+					return Unavailable(fmt.Errorf("%s: publish outputs of failed %s %s: %w", fn.Name(), env.Type, env.ID, perr))
 				}
 			}
-			return nil, err
+			return err
 		}
 		if len(res.Outputs) > 0 {
 			if err := publish(ctx, res.Outputs...); err != nil {
-				return nil, Unavailable(fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err))
+				return Unavailable(fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err))
 			}
 		}
-		if res.Commit == nil {
-			return res.Next, nil
+		if res.Commit != nil {
+			err = res.Commit(ctx)
+			if errors.Is(err, ErrConflict) && attempt < MaxConflictRetries {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("%s: commit after %s %s: %w", fn.Name(), env.Type, env.ID, err)
+			}
 		}
-		err = res.Commit(ctx)
-		if err == nil {
-			return res.Next, nil
+		if len(res.After) > 0 {
+			if err := publish(ctx, res.After...); err != nil {
+				return Unavailable(fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err))
+			}
 		}
-		if !errors.Is(err, ErrConflict) || attempt >= MaxConflictRetries {
-			return nil, fmt.Errorf("%s: commit after %s %s: %w", fn.Name(), env.Type, env.ID, err)
+		if res.Done != nil {
+			res.Done()
 		}
+		return nil
 	}
 }

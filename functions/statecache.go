@@ -24,6 +24,8 @@ type stateCache struct {
 type cachedState struct {
 	raw   []byte
 	state *core.WorkflowState
+	// sent: this process published the state's outbox after writing it.
+	sent bool
 }
 
 func newStateCache(max int) *stateCache {
@@ -33,23 +35,38 @@ func newStateCache(max int) *stateCache {
 	return &stateCache{max: max, entries: make(map[string]cachedState, max)}
 }
 
-// take removes and returns the cached state of id if raw matches it.
-func (c *stateCache) take(id string, raw []byte) *core.WorkflowState {
+// take removes and returns the cached state of id if raw matches it, and
+// whether its outbox is known to be published.
+func (c *stateCache) take(id string, raw []byte) (*core.WorkflowState, bool) {
 	if c == nil {
-		return nil
+		return nil, false
 	}
 	c.mu.Lock()
 	e, ok := c.entries[id]
 	delete(c.entries, id)
 	c.mu.Unlock()
 	if !ok || !bytes.Equal(e.raw, raw) {
-		return nil
+		return nil, false
 	}
-	return e.state
+	return e.state, e.sent
+}
+
+// markSent records that the outbox of the cached state of id (written as
+// raw) is published.
+func (c *stateCache) markSent(id string, raw []byte) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[id]; ok && bytes.Equal(e.raw, raw) {
+		e.sent = true
+		c.entries[id] = e
+	}
 }
 
 // put caches the state of id as committed with bytes raw.
-func (c *stateCache) put(id string, raw []byte, s *core.WorkflowState) {
+func (c *stateCache) put(id string, raw []byte, s *core.WorkflowState, sent bool) {
 	if c == nil {
 		return
 	}
@@ -61,5 +78,5 @@ func (c *stateCache) put(id string, raw []byte, s *core.WorkflowState) {
 			break
 		}
 	}
-	c.entries[id] = cachedState{raw: raw, state: s}
+	c.entries[id] = cachedState{raw: raw, state: s, sent: sent}
 }

@@ -113,11 +113,7 @@ func (e *StateEngine) Handle(ctx context.Context, in core.Envelope) (Result, err
 	if prefix, _, _ := core.SplitTopic(in.Topic); prefix == core.PrefixWorkflowDelay {
 		return e.forwardDelayed(in, msg, workflow, id)
 	}
-	input := core.Input{ID: in.ID, Instant: core.Instant(in), Msg: msg}
-	return e.step(ctx, id, 0, func(state *core.WorkflowState, now time.Time) (core.Transition, core.Input, error) {
-		tr, err := core.Apply(state, input, now)
-		return tr, input, err
-	})
+	return e.apply(ctx, id, core.Input{ID: in.ID, Instant: core.Instant(in), Msg: msg})
 }
 
 // forwardDelayed moves a due timer or timeout from the (unkeyed) delay topic
@@ -138,83 +134,113 @@ func (e *StateEngine) forwardDelayed(in core.Envelope, msg core.Message, workflo
 	return Result{Outputs: []core.Envelope{env}}, nil
 }
 
-// transform applies one input to a loaded state and says which input it
-// was (for envelope ids).
-type transform func(state *core.WorkflowState, now time.Time) (core.Transition, core.Input, error)
-
-// step loads the state of workflow id, applies f, and returns the outputs,
-// the commit of the new state and, when a workflow task whose code is in
-// this process is now pending, the follow-up step that runs it. Running it
-// only after the commit means in-process workflow tasks always start from
-// recorded state, exactly as a task sent through the broker would.
-func (e *StateEngine) step(ctx context.Context, id string, local int, f transform) (Result, error) {
+// apply loads the state of workflow id, applies the input and, on the
+// fast path, the workflow tasks it starts whose code is in this process.
+//
+// Without in-process tasks the outputs go out before the state is written
+// (a crash in between republishes them). With them, the outputs come from
+// results not recorded yet, so they are written with the state, in its
+// outbox, and published only after the write: a version conflict discards
+// them with the stale state they came from, and a crash after the write
+// republishes them from the outbox.
+func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (Result, error) {
 	key := core.StateKey(id)
 	raw, version, err := e.cfg.Store.Get(ctx, key)
 	if err != nil {
 		return Result{}, Unavailable(fmt.Errorf("load state of %s: %w", id, err))
 	}
 	var state *core.WorkflowState
+	var sent bool
 	if version > 0 {
-		if state = e.cache.take(id, raw); state == nil {
+		if state, sent = e.cache.take(id, raw); state == nil {
 			if state, err = core.DecodeState(raw); err != nil {
 				return Result{}, Permanent("stored state cannot be read", err)
 			}
 		}
 	}
+	var res Result
+	if state != nil && len(state.Outbox) > 0 && !sent {
+		// Maybe never published (a crash after the write): send it again.
+		res.Outputs = append(res.Outputs, state.Outbox...)
+	}
 	now := e.cfg.Clock()
-	tr, in, err := f(state, now)
+	tr, err := core.Apply(state, input, now)
 	if err != nil {
 		return Result{}, Permanent("invalid message", err)
 	}
-	runLocal := local < MaxLocalTasks
-	var outs []core.Envelope
-	for _, o := range tr.Outputs {
-		if t, ok := o.Msg.(*core.ExecuteWorkflowTask); ok && runLocal && e.isLocal(t) {
-			continue // run by the follow-up step, after the commit
-		}
-		env, err := core.BuildEnvelope(o, in.ID, in.Instant, e.cfg.Source, now)
-		if err != nil {
-			return Result{}, Permanent("output does not encode", err)
-		}
-		outs = append(outs, env)
+	outs, local, err := e.runLocal(&tr, input, now)
+	if err != nil {
+		return Result{}, err
 	}
-	res := Result{Outputs: outs}
 	final := tr.State
-	if t := core.PendingWorkflowTask(final); t != nil && runLocal && e.isLocal(t) {
-		res.Next = func(ctx context.Context) (Result, error) { return e.step(ctx, id, local+1, e.runLocal) }
-	}
 	if !tr.Changed {
+		res.Outputs = append(res.Outputs, outs...)
 		if state != nil {
-			e.cache.put(id, raw, state)
+			e.cache.put(id, raw, state, sent || len(state.Outbox) == 0)
 		}
 		return res, nil
 	}
+	final.Outbox = nil
+	if local {
+		final.Outbox, res.After = outs, outs
+		final.LastMessageID = input.ID // duplicates of the input come, not of the local results
+	} else {
+		res.Outputs = append(res.Outputs, outs...)
+	}
+	var written []byte
 	res.Commit = func(ctx context.Context) error {
 		b, err := e.save(ctx, key, final, version)
 		if err == nil {
-			e.cache.put(id, b, final)
+			written = b
+			e.cache.put(id, b, final, !local)
 		}
 		return err
+	}
+	if local {
+		res.Done = func() { e.cache.markSent(id, written) }
 	}
 	return res, nil
 }
 
-func (e *StateEngine) isLocal(t *core.ExecuteWorkflowTask) bool {
-	return e.cfg.Local != nil && e.cfg.Local.HasWorkflowCode(t)
+// runLocal turns a transition's outputs into envelopes, running in this
+// process every workflow task whose code it has (at most MaxLocalTasks per
+// input; beyond, they go through the broker). Each local result is applied
+// with an id and instant derived from its task, so handling the same input
+// again yields the same envelopes.
+func (e *StateEngine) runLocal(tr *core.Transition, in core.Input, now time.Time) ([]core.Envelope, bool, error) {
+	var envs []core.Envelope
+	pending, from, ran := tr.Outputs, in, 0
+	for len(pending) > 0 {
+		var task *core.ExecuteWorkflowTask
+		for _, o := range pending {
+			if t, ok := o.Msg.(*core.ExecuteWorkflowTask); ok && task == nil && ran < MaxLocalTasks && e.isLocal(t) {
+				task = t
+				continue
+			}
+			env, err := core.BuildEnvelope(o, from.ID, from.Instant, e.cfg.Source, now)
+			if err != nil {
+				return nil, false, Permanent("output does not encode", err)
+			}
+			envs = append(envs, env)
+		}
+		if task == nil {
+			break
+		}
+		ran++
+		res, _ := e.cfg.Local.RunWorkflowTask(task)
+		from = core.Input{ID: core.ChildID(task.Trigger, task.TaskID, "local", 0), Instant: task.Trigger, Msg: res}
+		step, err := core.Apply(tr.State, from, now)
+		if err != nil {
+			return nil, false, fmt.Errorf("apply in-process workflow task %s: %w", task.TaskID, err)
+		}
+		tr.Changed = tr.Changed || step.Changed
+		pending = step.Outputs
+	}
+	return envs, ran > 0, nil
 }
 
-// runLocal runs the pending workflow task of the loaded state in this
-// process and applies its result. Its input id and instant derive from the
-// task, so handling it again yields the same envelopes.
-func (e *StateEngine) runLocal(state *core.WorkflowState, now time.Time) (core.Transition, core.Input, error) {
-	t := core.PendingWorkflowTask(state)
-	if t == nil || !e.isLocal(t) {
-		return core.Transition{State: state}, core.Input{}, nil // already done by another handler
-	}
-	res, _ := e.cfg.Local.RunWorkflowTask(t)
-	in := core.Input{ID: core.ChildID(t.Trigger, t.TaskID, "local", 0), Instant: t.Trigger, Msg: res}
-	tr, err := core.Apply(state, in, now)
-	return tr, in, err
+func (e *StateEngine) isLocal(t *core.ExecuteWorkflowTask) bool {
+	return e.cfg.Local != nil && e.cfg.Local.HasWorkflowCode(t)
 }
 
 func (e *StateEngine) save(ctx context.Context, key string, s *core.WorkflowState, version uint64) ([]byte, error) {

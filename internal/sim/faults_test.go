@@ -95,3 +95,34 @@ func TestStorageWriteFailsOnceAfterPublish(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishFailsOnce fails each publish of the scenario in turn (before a
+// state write, or after it for the fast path's outbox). The input is handled
+// again and the run ends exactly like a clean one: nothing lost, no task
+// run under a new id.
+func TestPublishFailsOnce(t *testing.T) {
+	for _, fast := range []bool{false, true} {
+		reg, cleanLog := kitchenSink(t)
+		calls := 0
+		clean := sim.New(t, reg, sim.Options{FastPath: fast, Dedup: true, FailPublish: func(int) bool { calls++; return false }})
+		runKitchenSink(clean)
+		want := checkCompleted(t, clean, "p1", kitchenSinkResult)
+		for k := 1; k <= calls; k++ {
+			t.Run(fmt.Sprintf("fast=%v/publish=%d", fast, k), func(t *testing.T) {
+				reg, log := kitchenSink(t)
+				s := sim.New(t, reg, sim.Options{FastPath: fast, Dedup: true, FailPublish: func(n int) bool { return n == k }})
+				runKitchenSink(s)
+				got := checkCompleted(t, s, "p1", kitchenSinkResult)
+				if got.TaskIndex != want.TaskIndex {
+					t.Errorf("workflow tasks = %d, want %d", got.TaskIndex, want.TaskIndex)
+				}
+				if log.distinct() != cleanLog.distinct() {
+					t.Errorf("distinct tasks = %d, want %d", log.distinct(), cleanLog.distinct())
+				}
+				if len(s.DeadLetters) > 0 {
+					t.Errorf("dead letters: %+v", s.DeadLetters)
+				}
+			})
+		}
+	}
+}

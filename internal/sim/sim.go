@@ -7,6 +7,7 @@ package sim
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -51,6 +52,8 @@ type Sim struct {
 	Attempts map[string][][]string
 	dedup    bool
 	seq      int
+	failPub  func(int) bool
+	pubCalls int
 }
 
 // DeadLetter is a permanently failed input.
@@ -70,11 +73,14 @@ type Options struct {
 	// Dedup drops a published envelope whose id was published before, as
 	// a deduplicating broker does.
 	Dedup bool
+	// FailPublish, when it returns true for the n-th publish call (from 1),
+	// makes that call fail as an unreachable broker would.
+	FailPublish func(n int) bool
 }
 
 // New builds a simulator for the registry's workflows and services.
 func New(t testing.TB, reg *weft.Registry, o Options) *Sim {
-	s := &Sim{T: t, Now: Epoch, Store: o.Store, Published: map[string]int{}, Attempts: map[string][][]string{}, dedup: o.Dedup}
+	s := &Sim{T: t, Now: Epoch, Store: o.Store, Published: map[string]int{}, Attempts: map[string][][]string{}, dedup: o.Dedup, failPub: o.FailPublish}
 	if s.Store == nil {
 		s.Store = memory.New(memory.WithClock(func() time.Time { return s.Now }))
 	}
@@ -175,6 +181,10 @@ func (s *Sim) HandleRaw(topic string, body []byte) {
 func (s *Sim) handleBody(env core.Envelope, fn functions.Function, body []byte) {
 	var ids []string
 	err := functions.Process(context.Background(), fn, body, func(_ context.Context, envs ...core.Envelope) error {
+		s.pubCalls++
+		if s.failPub != nil && s.failPub(s.pubCalls) {
+			return errors.New("sim: broker unreachable")
+		}
 		for _, e := range envs {
 			ids = append(ids, e.ID)
 		}
