@@ -228,7 +228,11 @@ func (e *engine) dispatchWorkflowTask(m *MethodRun, trigger time.Time) {
 	s := e.s
 	s.TaskIndex++
 	s.Running = &RunningTask{
-		ID:          DeriveID(trigger, s.WorkflowID, "workflow-task", fmt.Sprint(s.TaskIndex)),
+		// The id also depends on the last message applied before this one:
+		// a task dispatched from a state that lost a race (its write then
+		// conflicted) gets another id than the one dispatched again from
+		// the fresh state, so its stale result is rejected.
+		ID:          DeriveID(trigger, s.WorkflowID, "workflow-task", fmt.Sprint(s.TaskIndex), s.LastMessageID),
 		MethodRunID: m.ID,
 		Index:       s.TaskIndex,
 		Trigger:     trigger,
