@@ -177,6 +177,10 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 		res.Outputs = append(res.Outputs, outs...)
 		if state != nil {
 			e.cache.put(id, raw, state, sent || len(state.Outbox) == 0)
+			if len(res.Outputs) > 0 && !sent {
+				// Once republished here, the outbox need not go out again.
+				res.Done = func() { e.cache.markSent(id, raw) }
+			}
 		}
 		return res, nil
 	}
