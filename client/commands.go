@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weftio/weft/core"
+	"github.com/weftio/weft/storage"
 )
 
 // DispatchOption configures a dispatch.
@@ -228,11 +229,12 @@ func (c *Client) load(ctx context.Context, workflowID string) (*core.WorkflowSta
 	if c.cfg.Store == nil {
 		return nil, fmt.Errorf("client %s: reading states needs a storage configuration", c.cfg.Name)
 	}
-	raw, v, err := c.cfg.Store.Get(ctx, core.StateKey(workflowID))
+	// An unversioned read: served by the read cache when one is configured.
+	raw, err := storage.ReadValue(ctx, c.cfg.Store, core.StateKey(workflowID))
 	if err != nil {
 		return nil, fmt.Errorf("read state of %s: %w", workflowID, err)
 	}
-	if v == 0 {
+	if raw == nil {
 		return nil, &core.Error{Code: core.CodeWorkflowUnknown, WorkflowID: workflowID, Message: "no such workflow instance (never started, or past its retention)"}
 	}
 	return core.DecodeState(raw)

@@ -3,6 +3,7 @@ package sim_test
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -114,7 +115,7 @@ func TestRetryDelaysFollowTheFormula(t *testing.T) {
 	}
 	for i := 1; i < len(attempts); i++ {
 		want, ok := policy.Delay(i-1, "*errors.errorString", draws[i-1])
-		base := min(float64(policy.Maximum), float64(policy.Minimum)*pow(2, i-1))
+		base := min(float64(policy.Maximum), float64(policy.Minimum)*math.Pow(2, float64(i-1)))
 		formula := time.Duration(base * (1 + 0.5*(2*draws[i-1]-1)))
 		if !ok || want != formula {
 			t.Fatalf("policy delay %d = %v (%v), formula %v", i-1, want, ok, formula)
@@ -136,12 +137,4 @@ func TestRetryDelaysFollowTheFormula(t *testing.T) {
 	if n != policy.MaxRetries+1 {
 		t.Errorf("failure chain has %d attempts, want %d", n, policy.MaxRetries+1)
 	}
-}
-
-func pow(b float64, e int) float64 {
-	r := 1.0
-	for range e {
-		r *= b
-	}
-	return r
 }

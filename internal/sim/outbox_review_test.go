@@ -68,15 +68,7 @@ func TestOutboxReviewBrokerPathStaleTaskReusesTaskID(t *testing.T) {
 			s = sim.New(t, reg, sim.Options{FastPath: fast, Store: store, Dedup: true})
 			dispatch(s, "OrStale", "run", "o1", 1)
 			// Run, holding back the result of task "first".
-			var held *core.Envelope
-			for len(s.Queue) > 0 {
-				if env := s.Queue[0]; env.Type == "weft.engine.TaskCompleted" && held == nil {
-					held = &env
-					s.Queue = s.Queue[1:]
-					continue
-				}
-				s.Step()
-			}
+			held := runHolding(s, "weft.engine.TaskCompleted")
 			if held == nil {
 				t.Fatal("setup: no task result held")
 			}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,19 +21,12 @@ import (
 	"github.com/weftio/weft/storage/memory"
 )
 
-// runLog counts executions per "name/taskID".
-type runLog struct {
-	mu   sync.Mutex
-	runs map[string]int
-}
+// runLog counts executions per "name/taskID" (an execLog keyed by name too).
+type runLog struct{ execLog }
 
-func newRunLog() *runLog { return &runLog{runs: map[string]int{}} }
+func newRunLog() *runLog { return &runLog{execLog{runs: map[string]int{}}} }
 
-func (l *runLog) add(name, id string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.runs[name+"/"+id]++
-}
+func (l *runLog) add(name, id string) { l.execLog.add(name + "/" + id) }
 
 // ids returns how many distinct task ids ran under name.
 func (l *runLog) ids(name string) int {
@@ -40,7 +34,7 @@ func (l *runLog) ids(name string) int {
 	defer l.mu.Unlock()
 	n := 0
 	for k := range l.runs {
-		if len(k) > len(name) && k[:len(name)+1] == name+"/" {
+		if strings.HasPrefix(k, name+"/") {
 			n++
 		}
 	}
@@ -256,6 +250,21 @@ var (
 	revRace = weft.NewWorkflow[int, int]("RevRace", "run")
 )
 
+// runHolding runs the queue to the end, holding back (and returning) the
+// first envelope of type typ, so a test can deliver it at a chosen moment.
+func runHolding(s *sim.Sim, typ string) *core.Envelope {
+	var held *core.Envelope
+	for len(s.Queue) > 0 {
+		if env := s.Queue[0]; env.Type == typ && held == nil {
+			held = &env
+			s.Queue = s.Queue[1:]
+			continue
+		}
+		s.Step()
+	}
+	return held
+}
+
 // hookStore runs hook once, just before the next Put.
 type hookStore struct {
 	storage.KeyValue
@@ -300,15 +309,7 @@ func TestReviewFastPathConflictPublishesUnrecordedTask(t *testing.T) {
 			s = sim.New(t, reg, sim.Options{FastPath: fast, Store: store})
 			dispatch(s, "RevRace", "run", "w1", 1)
 			// Run, holding back the result of task a.
-			var held *core.Envelope
-			for len(s.Queue) > 0 {
-				if env := s.Queue[0]; env.Type == "weft.engine.TaskCompleted" && held == nil {
-					held = &env
-					s.Queue = s.Queue[1:]
-					continue
-				}
-				s.Step()
-			}
+			held := runHolding(s, "weft.engine.TaskCompleted")
 			if held == nil || len(s.Delayed) != 1 {
 				t.Fatalf("setup: held %v, delayed %d", held, len(s.Delayed))
 			}
