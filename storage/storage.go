@@ -74,3 +74,23 @@ type KeySet interface {
 	// Close releases resources; later calls return ErrClosed.
 	Close() error
 }
+
+// TxHook runs inside the transaction of a versioned write. tx is the
+// driver's own transaction handle (a pgx.Tx for the PostgreSQL driver); a
+// hook that cannot use it returns an error, which rolls the write back.
+type TxHook func(ctx context.Context, tx any) error
+
+// TxKeyValue is implemented by drivers that can make other writes commit
+// or roll back together with a versioned Put: a transport keeping its
+// messages in the same database enlists the messages a state write
+// produces, so both are durable or neither is.
+type TxKeyValue interface {
+	KeyValue
+	// PutTx is Put with hook run in the same transaction once the write
+	// has succeeded. A version mismatch returns ErrVersionConflict without
+	// running hook; an error from hook is returned and nothing is written.
+	PutTx(ctx context.Context, key string, value []byte, expected uint64, ttl time.Duration, hook TxHook) (uint64, error)
+	// TxDomain names the database the transactions run in (e.g.
+	// "postgres://host:port/db"), so a caller can check a transport shares it.
+	TxDomain() string
+}

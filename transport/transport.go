@@ -107,3 +107,19 @@ type Delivery interface {
 	// DeadLetter moves the message to the dead-letter topic at once.
 	DeadLetter(ctx context.Context, reason string) error
 }
+
+// TxPublisher is implemented by transports whose messages live in a
+// database that a storage driver can also write (see storage.TxKeyValue):
+// the state write and the messages it produces then commit in one
+// transaction, so a crash can neither lose nor duplicate them.
+type TxPublisher interface {
+	// PublishTx writes envs inside tx, the storage driver's open
+	// transaction handle. It fails, without writing, when tx is not a
+	// handle of the kind the transport uses. Envelopes become visible to
+	// consumers when tx commits, and not at all if it rolls back.
+	PublishTx(ctx context.Context, tx any, envs ...core.Envelope) error
+	// TxDomain names the database the messages live in, in the same form
+	// as storage.TxKeyValue.TxDomain; the two must be equal for a caller
+	// to combine them.
+	TxDomain() string
+}
