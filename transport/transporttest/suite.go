@@ -48,6 +48,12 @@ func Run(t *testing.T, newTransport func(t *testing.T) transport.Transport) {
 		{"ReceiveContext", testReceiveContext},
 		{"Oversized", testOversized},
 		{"InvalidEnvelope", testInvalidEnvelope},
+		{"GroupExclusive", testGroupExclusive},
+		{"KeyedManyConsumers", testKeyedManyConsumers},
+		{"DelayNotEarly", testDelayNotEarly},
+		{"NackBackoffRespected", testNackBackoffRespected},
+		{"DurableRestart", testDurableRestart},
+		{"DurableUnackedRedelivered", testDurableUnackedRedelivered},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -57,7 +63,12 @@ func Run(t *testing.T, newTransport func(t *testing.T) transport.Transport) {
 					t.Errorf("Close: %v", err)
 				}
 			})
-			tc.fn(t, &harness{t: t, tr: tr, caps: tr.Capabilities()})
+			tc.fn(t, &harness{t: t, tr: tr, caps: tr.Capabilities(), reopen: func() transport.Transport {
+				t.Helper()
+				again := newTransport(t)
+				t.Cleanup(func() { _ = again.Close() })
+				return again
+			}})
 		})
 	}
 }
@@ -68,6 +79,9 @@ type harness struct {
 	t    *testing.T
 	tr   transport.Transport
 	caps transport.Capabilities
+	// reopen returns another transport on the same backend (for durable
+	// drivers, one that sees what the first one published).
+	reopen func() transport.Transport
 }
 
 var topicSeq atomic.Uint64
@@ -110,7 +124,13 @@ func (h *harness) publish(envs ...core.Envelope) {
 // subscribe joins group on topic and closes the subscription at cleanup.
 func (h *harness) subscribe(topic string, opts transport.SubscribeOptions) transport.Subscription {
 	h.t.Helper()
-	sub, err := h.tr.Subscribe(context.Background(), topic, opts)
+	return h.subscribeOn(h.tr, topic, opts)
+}
+
+// subscribeOn is subscribe on another transport of the same backend.
+func (h *harness) subscribeOn(tr transport.Transport, topic string, opts transport.SubscribeOptions) transport.Subscription {
+	h.t.Helper()
+	sub, err := tr.Subscribe(context.Background(), topic, opts)
 	if err != nil {
 		h.t.Fatalf("Subscribe(%q, group %q): %v", topic, opts.Group, err)
 	}
@@ -178,6 +198,12 @@ func (h *harness) requireKeyedOrder() {
 func (h *harness) requireDeadLetter() {
 	if !h.caps.DeadLetter {
 		h.t.Skip("driver does not declare Capabilities.DeadLetter")
+	}
+}
+
+func (h *harness) requireDurable() {
+	if !h.caps.Durable {
+		h.t.Skip("driver does not declare Capabilities.Durable")
 	}
 }
 
