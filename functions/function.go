@@ -12,6 +12,7 @@ import (
 	"fmt"
 
 	"github.com/weftio/weft/core"
+	"github.com/weftio/weft/storage"
 )
 
 // Function is one role's handler.
@@ -51,6 +52,13 @@ type Result struct {
 	After []core.Envelope
 	// Done, when set, runs once After is published.
 	Done func()
+	// TxCommit, when set, is Commit with hook run inside the transaction
+	// of the state write; TxDomain names that database. A runtime whose
+	// transport keeps its messages in the same database (TxOutlet) writes
+	// Outputs and After through hook instead of publishing them around
+	// the commit, so state and messages commit together.
+	TxCommit func(ctx context.Context, hook storage.TxHook) error
+	TxDomain string
 }
 
 // ErrConflict signals a lost optimistic-concurrency race: the input must be
@@ -130,8 +138,24 @@ func Process(ctx context.Context, fn Function, body []byte, publish Publisher) e
 	return ProcessEnvelope(ctx, fn, env, publish)
 }
 
+// TxOutlet publishes envelopes inside a transaction of the storage driver
+// (see transport.TxPublisher); Domain names the database, and must equal a
+// result's TxDomain for the two to be combined.
+type TxOutlet struct {
+	Domain  string
+	Publish func(ctx context.Context, tx any, envs ...core.Envelope) error
+}
+
 // ProcessEnvelope is Process for an already decoded envelope.
 func ProcessEnvelope(ctx context.Context, fn Function, env core.Envelope, publish Publisher) error {
+	return ProcessEnvelopeTx(ctx, fn, env, publish, nil)
+}
+
+// ProcessEnvelopeTx is ProcessEnvelope for a runtime that can also write
+// messages inside the storage transaction (out may be nil): a result that
+// offers TxCommit in out's database commits its state and all its outputs
+// at once instead of publishing before and after the write.
+func ProcessEnvelopeTx(ctx context.Context, fn Function, env core.Envelope, publish Publisher, out *TxOutlet) error {
 	for attempt := 0; ; attempt++ {
 		res, err := fn.Handle(ctx, env)
 		if err != nil {
@@ -141,6 +165,25 @@ func ProcessEnvelope(ctx context.Context, fn Function, env core.Envelope, publis
 				}
 			}
 			return err
+		}
+		if out != nil && res.TxCommit != nil && res.TxDomain == out.Domain {
+			err := res.TxCommit(ctx, func(ctx context.Context, tx any) error {
+				envs := append(res.Outputs[:len(res.Outputs):len(res.Outputs)], res.After...)
+				if len(envs) == 0 {
+					return nil
+				}
+				return out.Publish(ctx, tx, envs...)
+			})
+			if errors.Is(err, ErrConflict) && attempt < MaxConflictRetries {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("%s: commit with outputs after %s %s: %w", fn.Name(), env.Type, env.ID, err)
+			}
+			if res.Done != nil {
+				res.Done()
+			}
+			return nil
 		}
 		if len(res.Outputs) > 0 {
 			if err := publish(ctx, res.Outputs...); err != nil {

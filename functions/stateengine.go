@@ -193,12 +193,27 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 	}
 	var written []byte
 	res.Commit = func(ctx context.Context) error {
-		b, err := e.save(ctx, key, final, version)
+		b, err := e.save(ctx, key, final, version, nil)
 		if err == nil {
 			written = b
 			e.cache.put(id, b, final, !local)
 		}
 		return err
+	}
+	if tkv, ok := e.cfg.Store.(storage.TxKeyValue); ok {
+		res.TxDomain = tkv.TxDomain()
+		res.TxCommit = func(ctx context.Context, hook storage.TxHook) error {
+			// The outputs commit with the state, so there is no outbox to
+			// republish after a crash.
+			final.Outbox = nil
+			b, err := e.save(ctx, key, final, version, hook)
+			if err == nil {
+				written = b
+				// The outbox went out in the same transaction.
+				e.cache.put(id, b, final, true)
+			}
+			return err
+		}
 	}
 	if local {
 		res.Done = func() { e.cache.markSent(id, written) }
@@ -247,7 +262,9 @@ func (e *StateEngine) isLocal(t *core.ExecuteWorkflowTask) bool {
 	return e.cfg.Local != nil && e.cfg.Local.HasWorkflowCode(t)
 }
 
-func (e *StateEngine) save(ctx context.Context, key string, s *core.WorkflowState, version uint64) ([]byte, error) {
+// save writes the state under its expected version; a non-nil hook runs in
+// the same transaction (the store must then be a storage.TxKeyValue).
+func (e *StateEngine) save(ctx context.Context, key string, s *core.WorkflowState, version uint64, hook storage.TxHook) ([]byte, error) {
 	b, err := core.EncodeState(s)
 	if err != nil {
 		return nil, fmt.Errorf("encode state of %s: %w", s.WorkflowID, err)
@@ -257,7 +274,12 @@ func (e *StateEngine) save(ctx context.Context, key string, s *core.WorkflowStat
 		// Retention counts from the end, not from the last write.
 		ttl = max(e.cfg.Retention-e.cfg.Clock().Sub(s.Result.EndedAt), time.Second)
 	}
-	if _, err := e.cfg.Store.Put(ctx, key, b, version, ttl); err != nil {
+	if hook != nil {
+		_, err = e.cfg.Store.(storage.TxKeyValue).PutTx(ctx, key, b, version, ttl, hook)
+	} else {
+		_, err = e.cfg.Store.Put(ctx, key, b, version, ttl)
+	}
+	if err != nil {
 		if errors.Is(err, storage.ErrVersionConflict) {
 			return nil, fmt.Errorf("save state of %s: %w", s.WorkflowID, ErrConflict)
 		}

@@ -39,8 +39,26 @@ func CachedKeyValue(kv KeyValue, cfg CacheConfig) KeyValue {
 	if cfg.MaximumSize <= 0 {
 		return kv
 	}
-	return &cachedKV{KeyValue: kv, lru: newLRU(cfg)}
+	c := &cachedKV{KeyValue: kv, lru: newLRU(cfg)}
+	if tkv, ok := kv.(TxKeyValue); ok {
+		return &cachedTxKV{cachedKV: c, tx: tkv}
+	}
+	return c
 }
+
+// cachedTxKV keeps a transactional driver transactional under the cache.
+type cachedTxKV struct {
+	*cachedKV
+	tx TxKeyValue
+}
+
+func (c *cachedTxKV) PutTx(ctx context.Context, key string, value []byte, expected uint64, ttl time.Duration, hook TxHook) (uint64, error) {
+	c.lru.drop(key)
+	defer c.lru.drop(key)
+	return c.tx.PutTx(ctx, key, value, expected, ttl, hook)
+}
+
+func (c *cachedTxKV) TxDomain() string { return c.tx.TxDomain() }
 
 type cachedKV struct {
 	KeyValue

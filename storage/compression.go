@@ -44,8 +44,28 @@ const MaxDecompressedSize = 256 << 20
 // whatever format they were written in (detected from the header), so the
 // setting can change with data in place. Key-sets are not compressed.
 func Compressed(kv KeyValue, c Compression) KeyValue {
-	return &compressed{KeyValue: kv, c: c}
+	s := &compressed{KeyValue: kv, c: c}
+	if tkv, ok := kv.(TxKeyValue); ok {
+		return &compressedTx{compressed: s, tx: tkv}
+	}
+	return s
 }
+
+// compressedTx keeps a transactional driver transactional under compression.
+type compressedTx struct {
+	*compressed
+	tx TxKeyValue
+}
+
+func (s *compressedTx) PutTx(ctx context.Context, key string, value []byte, expected uint64, ttl time.Duration, hook TxHook) (uint64, error) {
+	c, err := Compress(s.c, value)
+	if err != nil {
+		return 0, fmt.Errorf("write %s: %w", key, err)
+	}
+	return s.tx.PutTx(ctx, key, c, expected, ttl, hook)
+}
+
+func (s *compressedTx) TxDomain() string { return s.tx.TxDomain() }
 
 type compressed struct {
 	KeyValue

@@ -155,3 +155,54 @@ func TestCachedPagesInvalidatedByWrites(t *testing.T) {
 		t.Fatalf("after Add the cached page is stale: %q", m)
 	}
 }
+
+// txStore is a memory store posing as a transactional driver: PutTx writes
+// then calls the hook with a marker handle.
+type txStore struct {
+	storage.KeyValue
+	hooked int
+}
+
+func (s *txStore) PutTx(ctx context.Context, key string, value []byte, expected uint64, ttl time.Duration, hook storage.TxHook) (uint64, error) {
+	v, err := s.Put(ctx, key, value, expected, ttl)
+	if err == nil && hook != nil {
+		s.hooked++
+		err = hook(ctx, "marker-tx")
+	}
+	return v, err
+}
+
+func (s *txStore) TxDomain() string { return "test://domain" }
+
+func TestDecoratorsKeepTransactions(t *testing.T) {
+	ctx := context.Background()
+	if _, ok := storage.Compressed(memory.New(), storage.CompressionGzip).(storage.TxKeyValue); ok {
+		t.Error("Compressed over a non-transactional store claims to be transactional")
+	}
+	inner := &txStore{KeyValue: memory.New()}
+	kv := storage.CachedKeyValue(storage.Compressed(inner, storage.CompressionGzip), storage.CacheConfig{MaximumSize: 10})
+	tkv, ok := kv.(storage.TxKeyValue)
+	if !ok {
+		t.Fatal("cache over compression over a transactional store lost PutTx")
+	}
+	if d := tkv.TxDomain(); d != "test://domain" {
+		t.Errorf("TxDomain() = %q", d)
+	}
+	var got any
+	if _, err := tkv.PutTx(ctx, "k", []byte("hello hello hello"), 0, 0, func(_ context.Context, tx any) error {
+		got = tx
+		return nil
+	}); err != nil {
+		t.Fatalf("PutTx: %v", err)
+	}
+	if got != "marker-tx" || inner.hooked != 1 {
+		t.Errorf("hook got %v (called %d times), want the driver's handle once", got, inner.hooked)
+	}
+	raw, _, _ := inner.Get(ctx, "k")
+	if storage.Detect(raw) != storage.CompressionGzip {
+		t.Errorf("stored value %q is not gzip", raw)
+	}
+	if v, _, err := kv.Get(ctx, "k"); err != nil || string(v) != "hello hello hello" {
+		t.Errorf("Get = %q, %v", v, err)
+	}
+}

@@ -145,10 +145,14 @@ func (w *Worker) process(ctx context.Context, d transport.Delivery) (err error) 
 	}()
 	if ed, ok := d.(envelopeDelivery); ok {
 		if env, ok := ed.DeliveredEnvelope(); ok {
-			return functions.ProcessEnvelope(ctx, w.fn, env, w.publish)
+			return functions.ProcessEnvelopeTx(ctx, w.fn, env, w.publish, w.txOut)
 		}
 	}
-	return functions.Process(ctx, w.fn, d.Body(), w.publish)
+	env, err := core.DecodeEnvelope(d.Body())
+	if err != nil {
+		return err
+	}
+	return functions.ProcessEnvelopeTx(ctx, w.fn, env, w.publish, w.txOut)
 }
 
 // envelopeDelivery is a delivery that can hand over its envelope already

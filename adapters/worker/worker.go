@@ -22,6 +22,9 @@ type Worker struct {
 	cfg     Config
 	log     *slog.Logger
 	publish functions.Publisher
+	// txOut is set when the transport can write messages inside a storage
+	// transaction (transport.TxPublisher).
+	txOut *functions.TxOutlet
 
 	started atomic.Bool
 	ready   chan struct{}
@@ -43,7 +46,7 @@ func New(tr transport.Transport, fn functions.Function, cfg Config) (*Worker, er
 	if err := checkSubscriptions(fn, subs); err != nil {
 		return nil, err
 	}
-	return &Worker{
+	w := &Worker{
 		tr:      tr,
 		fn:      fn,
 		subs:    subs,
@@ -51,7 +54,11 @@ func New(tr transport.Transport, fn functions.Function, cfg Config) (*Worker, er
 		log:     cfg.Logger.With("function", fn.Name(), "group", cfg.Group),
 		publish: tr.Publish,
 		ready:   make(chan struct{}),
-	}, nil
+	}
+	if tp, ok := tr.(transport.TxPublisher); ok {
+		w.txOut = &functions.TxOutlet{Domain: tp.TxDomain(), Publish: tp.PublishTx}
+	}
+	return w, nil
 }
 
 // Ready is closed once Run has subscribed to every topic, i.e. once messages

@@ -51,6 +51,8 @@ type Sim struct {
 	// handling of it published.
 	Attempts map[string][][]string
 	dedup    bool
+	txOut    *functions.TxOutlet
+	txIDs    []string // ids written by the current handling's transaction
 	seq      int
 	failPub  func(int) bool
 	pubCalls int
@@ -76,6 +78,11 @@ type Options struct {
 	// FailPublish, when it returns true for the n-th publish call (from 1),
 	// makes that call fail as an unreachable broker would.
 	FailPublish func(n int) bool
+	// Transactional makes the store transactional (storage.TxKeyValue) and
+	// the runtime write outputs inside the state's transaction, as with
+	// PostgreSQL as both storage and transport: a failed write publishes
+	// nothing.
+	Transactional bool
 }
 
 // New builds a simulator for the registry's workflows and services.
@@ -85,6 +92,17 @@ func New(t testing.TB, reg *weft.Registry, o Options) *Sim {
 		s.Store = memory.New(memory.WithClock(func() time.Time { return s.Now }))
 	}
 	clock := func() time.Time { return s.Now }
+	if o.Transactional {
+		s.Store = &txStore{KeyValue: s.Store, sim: s}
+		s.txOut = &functions.TxOutlet{Domain: txDomain, Publish: func(_ context.Context, tx any, envs ...core.Envelope) error {
+			b, ok := tx.(*txBatch)
+			if !ok {
+				return fmt.Errorf("sim: transaction handle is %T", tx)
+			}
+			b.envs = append(b.envs, envs...)
+			return nil
+		}}
+	}
 	var local *weft.Registry
 	if o.FastPath {
 		local = reg
@@ -179,8 +197,15 @@ func (s *Sim) HandleRaw(topic string, body []byte) {
 }
 
 func (s *Sim) handleBody(env core.Envelope, fn functions.Function, body []byte) {
+	decoded, err := core.DecodeEnvelope(body)
+	if err != nil {
+		s.Attempts[env.ID] = append(s.Attempts[env.ID], nil)
+		s.DeadLetters = append(s.DeadLetters, DeadLetter{Env: env, Reason: err.Error()})
+		return
+	}
 	var ids []string
-	err := functions.Process(context.Background(), fn, body, func(_ context.Context, envs ...core.Envelope) error {
+	s.txIDs = nil
+	err = functions.ProcessEnvelopeTx(context.Background(), fn, decoded, func(_ context.Context, envs ...core.Envelope) error {
 		s.pubCalls++
 		if s.failPub != nil && s.failPub(s.pubCalls) {
 			return errors.New("sim: broker unreachable")
@@ -190,7 +215,8 @@ func (s *Sim) handleBody(env core.Envelope, fn functions.Function, body []byte) 
 		}
 		s.Publish(envs...)
 		return nil
-	})
+	}, s.txOut)
+	ids = append(ids, s.txIDs...)
 	s.Attempts[env.ID] = append(s.Attempts[env.ID], ids)
 	switch {
 	case err == nil:
@@ -300,3 +326,35 @@ func (s *Sim) Types() []string {
 func (s *Sim) Count(typ string) int {
 	return len(slices.DeleteFunc(s.Types(), func(t string) bool { return t != typ }))
 }
+
+// txDomain is the database name shared by the simulated transactional store
+// and outlet.
+const txDomain = "sim://tx"
+
+// txBatch is the simulated transaction handle: the envelopes written in it.
+type txBatch struct{ envs []core.Envelope }
+
+// txStore makes any store transactional for the simulator: the hook's
+// envelopes are published only when the write succeeds.
+type txStore struct {
+	storage.KeyValue
+	sim *Sim
+}
+
+func (t *txStore) PutTx(ctx context.Context, key string, value []byte, expected uint64, ttl time.Duration, hook storage.TxHook) (uint64, error) {
+	b := &txBatch{}
+	if err := hook(ctx, b); err != nil {
+		return 0, err
+	}
+	v, err := t.KeyValue.Put(ctx, key, value, expected, ttl)
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range b.envs {
+		t.sim.txIDs = append(t.sim.txIDs, e.ID)
+	}
+	t.sim.Publish(b.envs...)
+	return v, nil
+}
+
+func (t *txStore) TxDomain() string { return txDomain }
