@@ -1,5 +1,7 @@
-// Package embedded runs every weft role in one process on in-memory
-// transport and storage: the default for development, tests and examples.
+// Package embedded runs every weft role in one process, on in-memory
+// transport and storage by default: the default for development, tests and
+// examples. Given a real transport and store, the same process is a worker
+// of a distributed deployment.
 package embedded
 
 import (
@@ -10,6 +12,7 @@ import (
 	"github.com/weftio/weft/client"
 	"github.com/weftio/weft/internal/bootstrap"
 	"github.com/weftio/weft/storage"
+	"github.com/weftio/weft/transport"
 )
 
 // Options configure the embedded runtime; the zero value (plus a Registry)
@@ -22,8 +25,11 @@ type Options struct {
 	DisableFastPath bool
 	// Store keeps workflow states (default: in memory). The caller keeps
 	// ownership: Stop does not close it.
-	Store  storage.KeyValue
-	Logger *slog.Logger
+	Store storage.KeyValue
+	// Transport carries the messages between the roles (default: in
+	// memory). The caller keeps ownership: Stop does not close it.
+	Transport transport.Transport
+	Logger    *slog.Logger
 }
 
 // Runtime is a running embedded weft.
@@ -34,7 +40,7 @@ type Runtime struct {
 // Start runs the roles for everything registered in reg.
 func Start(ctx context.Context, reg *weft.Registry, o Options) (*Runtime, error) {
 	rt, err := bootstrap.StartEmbedded(ctx, bootstrap.Embedded{Registry: reg, Concurrency: o.Concurrency,
-		DisableFastPath: o.DisableFastPath, Store: o.Store, Logger: o.Logger})
+		DisableFastPath: o.DisableFastPath, Store: o.Store, Transport: o.Transport, Logger: o.Logger})
 	if err != nil {
 		return nil, err
 	}

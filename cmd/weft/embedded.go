@@ -17,15 +17,18 @@ import (
 	"github.com/weftio/weft/internal/bootstrap"
 	"github.com/weftio/weft/internal/config"
 	"github.com/weftio/weft/internal/devserver"
+	"github.com/weftio/weft/transport"
 )
 
-// app is the embedded runtime with the examples on the configured storage.
+// app is the embedded runtime with the examples on the configured
+// transport and storage.
 type app struct {
 	rt     *embedded.Runtime
+	tr     transport.Transport
 	stores *bootstrap.Stores
 }
 
-func (a *app) stop() error { return errors.Join(a.rt.Stop(), a.stores.Close()) }
+func (a *app) stop() error { return errors.Join(a.rt.Stop(), a.tr.Close(), a.stores.Close()) }
 
 func startExamples(ctx context.Context, out io.Writer, quiet bool) (*app, error) {
 	cfg, err := config.Load(config.Source{})
@@ -40,16 +43,21 @@ func startExamples(ctx context.Context, out io.Writer, quiet bool) (*app, error)
 	if err != nil {
 		return nil, err
 	}
-	reg := weft.NewRegistry()
-	if err := examples.Register(reg, out); err != nil {
-		return nil, errors.Join(err, stores.Close())
-	}
-	rt, err := embedded.Start(ctx, reg, embedded.Options{Store: stores.KeyValue, Logger: logger, Concurrency: cfg.Worker.Concurrency})
+	tr, err := bootstrap.OpenTransport(ctx, cfg, logger)
 	if err != nil {
 		return nil, errors.Join(err, stores.Close())
 	}
-	fmt.Fprintf(out, "(embedded runtime, %s storage)\n", cfg.Storage)
-	return &app{rt: rt, stores: stores}, nil
+	reg := weft.NewRegistry()
+	if err := examples.Register(reg, out); err != nil {
+		return nil, errors.Join(err, tr.Close(), stores.Close())
+	}
+	rt, err := embedded.Start(ctx, reg, embedded.Options{Store: stores.KeyValue, Transport: tr, Logger: logger,
+		Concurrency: cfg.Worker.Concurrency})
+	if err != nil {
+		return nil, errors.Join(err, tr.Close(), stores.Close())
+	}
+	fmt.Fprintf(out, "(%s transport, %s storage)\n", cfg.Transport, cfg.Storage)
+	return &app{rt: rt, tr: tr, stores: stores}, nil
 }
 
 func runDemo(ctx context.Context, out io.Writer) error {
@@ -89,6 +97,24 @@ func runDev(ctx context.Context, args []string, out, errOut io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return errors.Join(err, srv.Shutdown(sctx), a.stop())
+}
+
+// runWorker runs the roles for the examples on the configured transport
+// and storage until it is stopped: one worker of a distributed deployment
+// (start several; any process's client can start and await workflows).
+func runWorker(ctx context.Context, args []string, out, errOut io.Writer) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := startExamples(ctx, out, false)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "weft worker running (examples registered: TripBooking, FanOut, ExpenseApproval); SIGTERM or Ctrl-C stops it")
+	<-ctx.Done()
+	return a.stop()
 }
 
 func envOr(key, def string) string {

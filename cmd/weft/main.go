@@ -24,6 +24,7 @@ const usage = `usage: weft <command> [arguments]
 commands:
   demo                                  run the example workflows on the embedded runtime
   dev [-addr 127.0.0.1:8233]            start the embedded runtime with the examples and an HTTP API
+  worker                                run the roles for the examples on the configured transport and storage
   dispatch [-wait] WORKFLOW METHOD JSON start a workflow on a dev server
   describe ID                           print an instance's state
   result ID                             print an ended instance's result record
@@ -34,6 +35,8 @@ commands:
   config validate [-file weft.yaml]     print the effective configuration, or every error
   config env                            list the environment variables and their defaults
 
+demo, dev and worker use the transport and storage configured by WEFT_* variables
+(see config env); the default is in memory, in one process.
 The commands that talk to a dev server read its address from -addr or WEFT_DEV_ADDR.
 `
 
@@ -48,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runDemo(ctx, stdout)
 	case "dev":
 		err = runDev(ctx, rest, stdout, stderr)
+	case "worker":
+		err = runWorker(ctx, rest, stdout, stderr)
 	case "dispatch", "describe", "result", "signal", "cancel", "retry-workflow-task", "retry-tasks":
 		err = runRemote(ctx, cmd, rest, stdout)
 	case "config":

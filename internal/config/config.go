@@ -27,6 +27,7 @@ const Prefix = "WEFT"
 
 // Config is the whole configuration of a weft process.
 type Config struct {
+	Transport   string              `yaml:"transport" envconfig:"TRANSPORT" default:"memory" desc:"the broker between the roles: memory (one process), pulsar or pgqueue"`
 	Storage     string              `yaml:"storage" envconfig:"STORAGE" default:"memory" desc:"where workflow states live: memory, redis, postgres or mysql"`
 	Compression string              `yaml:"compression" envconfig:"STORAGE_COMPRESSION" default:"none" desc:"compression of stored states: none, gzip, deflate or bzip2 (reads detect the format)"`
 	Cache       storage.CacheConfig `yaml:"cache" envconfig:"STORAGE_CACHE"`
@@ -211,6 +212,11 @@ func (c *Config) validate() []error {
 	var errs []error
 	bad := func(env, path string, format string, args ...any) {
 		errs = append(errs, &FieldError{env, path, fmt.Errorf(format, args...)})
+	}
+	switch c.Transport {
+	case "memory", "pulsar", "pgqueue":
+	default:
+		bad("WEFT_TRANSPORT", "transport", "%q is not one of memory, pulsar, pgqueue", c.Transport)
 	}
 	switch c.Storage {
 	case "memory", "redis", "postgres", "mysql":

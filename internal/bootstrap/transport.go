@@ -1,0 +1,37 @@
+package bootstrap
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/weftio/weft/internal/config"
+	"github.com/weftio/weft/transport"
+	transportmemory "github.com/weftio/weft/transport/memory"
+)
+
+// OpenTransport opens the configured transport driver. An in-memory
+// transport only connects the roles of this one process.
+func OpenTransport(ctx context.Context, cfg *config.Config, logger *slog.Logger) (transport.Transport, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Transport == "memory" {
+		return transportmemory.New(transportmemory.WithLogger(logger)), nil
+	}
+	d, ok := transports[cfg.Transport]
+	if !ok {
+		return nil, fmt.Errorf("transport %q is not built into this binary", cfg.Transport)
+	}
+	tr, err := d(ctx, cfg, logger)
+	if err != nil {
+		return nil, fmt.Errorf("open %s transport: %w", cfg.Transport, err)
+	}
+	return tr, nil
+}
+
+// transportDriver opens one broker backend.
+type transportDriver func(ctx context.Context, cfg *config.Config, logger *slog.Logger) (transport.Transport, error)
+
+// transports holds the broker backends by name.
+var transports = map[string]transportDriver{}
