@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 PKGS  ?= ./...
 
-.PHONY: help demo dev test test-short vet fmt bench build fuzz test-all services-up services-down services-status
+.PHONY: help demo dev test test-short vet fmt bench bench-all build fuzz test-all services-up services-down services-status
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -26,17 +26,20 @@ test: vet ## quick: every test on the in-memory backends only (race detector on)
 	$(GO) test -race -count=1 $(PKGS)
 
 test-all: services-up vet ## every test against real services; what CI runs
-	env_out=$$(bash scripts/services.sh env) && eval "$$env_out" && export TEST_REQUIRE_INTEGRATION=1 && \
-		$(GO) test -race -count=1 $(PKGS)
+	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env) && eval "$$env_out" && \
+		export TEST_REQUIRE_INTEGRATION=1 && $(GO) test -race -count=1 -timeout 30m $(PKGS)
 
-services-up: ## start PostgreSQL, MariaDB and Redis on loopback
+services-up: ## start PostgreSQL, MariaDB, Redis and a Pulsar standalone broker on loopback
 	bash scripts/services.sh up
+	bash scripts/pulsar.sh up
 
 services-down: ## stop the services started by services-up
+	bash scripts/pulsar.sh down
 	bash scripts/services.sh down
 
 services-status: ## show whether each service answers
 	bash scripts/services.sh status
+	bash scripts/pulsar.sh status
 
 test-short: ## quick tests without the race detector
 	$(GO) test -short -count=1 $(PKGS)
@@ -46,4 +49,8 @@ fuzz: ## fuzz the decoders for a short while
 	$(GO) test -run=NONE -fuzz=FuzzDecodeMessage -fuzztime=20s ./core
 
 bench: ## run the embedded runtime benchmark (prints steps/s and latency percentiles)
-	$(GO) test -run=NONE -bench=. -benchtime=1x -count=1 ./bench
+	$(GO) test -run=NONE -bench=Embedded -benchtime=1x -count=1 ./bench
+
+bench-all: services-up ## every benchmark, on every transport × storage combination
+	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env) && eval "$$env_out" && \
+		$(GO) test -run=NONE -bench=. -benchtime=1x -count=1 -timeout 60m ./bench

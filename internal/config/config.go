@@ -20,6 +20,7 @@ import (
 	"github.com/weftio/weft/storage/mysql"
 	"github.com/weftio/weft/storage/postgres"
 	"github.com/weftio/weft/storage/redis"
+	"github.com/weftio/weft/transport/pulsar"
 )
 
 // Prefix of every environment variable.
@@ -34,6 +35,7 @@ type Config struct {
 	Redis       redis.Config        `yaml:"redis" envconfig:"REDIS"`
 	MySQL       mysql.Config        `yaml:"mysql" envconfig:"MYSQL"`
 	Postgres    postgres.Config     `yaml:"postgres" envconfig:"POSTGRES"`
+	Pulsar      pulsar.Config       `yaml:"pulsar" envconfig:"PULSAR"`
 	Engine      Engine              `yaml:"engine" envconfig:"ENGINE"`
 	Worker      Worker              `yaml:"worker" envconfig:"WORKER"`
 	Log         Log                 `yaml:"log" envconfig:"LOG"`
@@ -233,6 +235,10 @@ func (c *Config) validate() []error {
 		errs = append(errs, c.driverErrors("mysql", c.MySQL.Validate())...)
 	case "postgres":
 		errs = append(errs, c.driverErrors("postgres", c.Postgres.Validate())...)
+	}
+	switch c.Transport {
+	case "pulsar":
+		errs = append(errs, c.driverErrors("pulsar", c.Pulsar.Validate())...)
 	}
 	if c.Cache.MaximumSize < 0 {
 		bad("WEFT_STORAGE_CACHE_MAXIMUM_SIZE", "cache.maximumSize", "must not be negative")

@@ -19,6 +19,10 @@ const (
 	RedisURL    = "WEFT_TEST_REDIS_URL"    // redis://127.0.0.1:6379/0
 	PostgresURL = "WEFT_TEST_POSTGRES_URL" // postgres://weft:weft@127.0.0.1:5432/weft_test?sslmode=disable
 	MySQLURL    = "WEFT_TEST_MYSQL_URL"    // mysql://weft:weft@127.0.0.1:3306/weft_test
+	// Pulsar has no container fallback: scripts/pulsar.sh runs a standalone
+	// broker (eval "$(scripts/pulsar.sh env)" sets both).
+	PulsarURL      = "WEFT_TEST_PULSAR_URL"       // pulsar://127.0.0.1:56650
+	PulsarAdminURL = "WEFT_TEST_PULSAR_ADMIN_URL" // http://127.0.0.1:58080
 )
 
 // NoDocker is the environment variable that, set to 1, keeps URL from

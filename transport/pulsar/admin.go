@@ -1,0 +1,188 @@
+package pulsar
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// admin is the little of Pulsar's REST admin API the transport needs.
+type admin struct {
+	base  string // without a trailing slash
+	http  *http.Client
+	token func() (string, error)
+}
+
+func newAdmin(c Config) (*admin, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if strings.HasPrefix(c.AdminURL, "https:") {
+		// InsecureSkipVerify only when the user opts in (Config.TLSAllowInsecure).
+		tc := &tls.Config{InsecureSkipVerify: c.TLSAllowInsecure}
+		if c.TLSTrustCertsFile != "" {
+			pem, err := os.ReadFile(c.TLSTrustCertsFile)
+			if err != nil {
+				return nil, fmt.Errorf("pulsar: read Config.TLSTrustCertsFile: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("pulsar: Config.TLSTrustCertsFile %s holds no PEM certificate", c.TLSTrustCertsFile)
+			}
+			tc.RootCAs = pool
+		}
+		tr.TLSClientConfig = tc
+	}
+	a := &admin{
+		base: strings.TrimRight(c.AdminURL, "/"),
+		http: &http.Client{Transport: tr, Timeout: c.OperationTimeout},
+	}
+	switch {
+	case c.Token != "":
+		tok := c.Token
+		a.token = func() (string, error) { return tok, nil }
+	case c.TokenFile != "":
+		file := c.TokenFile
+		a.token = func() (string, error) {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return "", fmt.Errorf("read Config.TokenFile: %w", err)
+			}
+			return strings.TrimSpace(string(b)), nil
+		}
+	}
+	return a, nil
+}
+
+// do sends a request and returns the status code and the body (read up to
+// 64 KiB, for error messages).
+func (a *admin) do(ctx context.Context, method, path string, body any) (int, string, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, "", err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
+	if err != nil {
+		return 0, "", err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if a.token != nil {
+		tok, err := a.token()
+		if err != nil {
+			return 0, "", err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, string(msg), nil
+}
+
+// exists reports whether GET path answers 200.
+func (a *admin) exists(ctx context.Context, path string) bool {
+	code, _, err := a.do(ctx, http.MethodGet, path, nil)
+	return err == nil && code == http.StatusOK
+}
+
+// reason shortens an error body: the broker's {"reason": ...} carries a
+// Java stack trace after the message.
+func reason(body string) string {
+	var r struct {
+		Reason string `json:"reason"`
+	}
+	if json.Unmarshal([]byte(body), &r) == nil && r.Reason != "" {
+		body = r.Reason
+	}
+	body = strings.TrimSpace(body)
+	if i := strings.Index(body, "\n\nStacktrace:"); i >= 0 {
+		body = body[:i]
+	}
+	if i := strings.Index(body, "\nStacktrace:"); i >= 0 {
+		body = body[:i]
+	}
+	if len(body) > 300 {
+		body = body[:300] + "..."
+	}
+	return strings.Join(strings.Fields(body), " ")
+}
+
+// ensureNamespace creates tenant/namespace, and the tenant first if the
+// broker says it does not exist. Existing ones are left as they are.
+func (a *admin) ensureNamespace(ctx context.Context, tenant, namespace string) error {
+	path := "/admin/v2/namespaces/" + url.PathEscape(tenant) + "/" + url.PathEscape(namespace)
+	for try := 0; ; try++ {
+		code, msg, err := a.do(ctx, http.MethodPut, path, nil)
+		if err != nil {
+			return fmt.Errorf("pulsar: create namespace %s/%s at %s: %w", tenant, namespace, a.base, err)
+		}
+		switch {
+		case code/100 == 2, code == http.StatusConflict: // created, or already there
+			return nil
+		case code == http.StatusNotFound && try == 0:
+			if err := a.ensureTenant(ctx, tenant); err != nil {
+				return err
+			}
+		case a.exists(ctx, path):
+			// Created concurrently: the broker can report the race as a
+			// server error rather than a conflict.
+			return nil
+		default:
+			return fmt.Errorf("pulsar: create namespace %s/%s at %s: HTTP %d: %s", tenant, namespace, a.base, code, reason(msg))
+		}
+	}
+}
+
+// ensureTenant creates tenant, allowed on every cluster the broker knows.
+func (a *admin) ensureTenant(ctx context.Context, tenant string) error {
+	code, msg, err := a.do(ctx, http.MethodGet, "/admin/v2/clusters", nil)
+	if err != nil {
+		return fmt.Errorf("pulsar: list clusters at %s: %w", a.base, err)
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("pulsar: list clusters at %s: HTTP %d: %s", a.base, code, reason(msg))
+	}
+	var clusters []string
+	if err := json.Unmarshal([]byte(msg), &clusters); err != nil {
+		return fmt.Errorf("pulsar: list clusters at %s: %w", a.base, err)
+	}
+	body := map[string]any{"allowedClusters": clusters, "adminRoles": []string{}}
+	path := "/admin/v2/tenants/" + url.PathEscape(tenant)
+	code, msg, err = a.do(ctx, http.MethodPut, path, body)
+	if err != nil {
+		return fmt.Errorf("pulsar: create tenant %s at %s: %w", tenant, a.base, err)
+	}
+	if code/100 != 2 && code != http.StatusConflict && !a.exists(ctx, path) {
+		return fmt.Errorf("pulsar: create tenant %s at %s: HTTP %d: %s", tenant, a.base, code, reason(msg))
+	}
+	return nil
+}
+
+// deleteNamespace deletes tenant/namespace with its topics (the broker must
+// allow forced deletion, as scripts/pulsar.sh's does).
+func (a *admin) deleteNamespace(ctx context.Context, tenant, namespace string) error {
+	path := "/admin/v2/namespaces/" + url.PathEscape(tenant) + "/" + url.PathEscape(namespace) + "?force=true"
+	code, msg, err := a.do(ctx, http.MethodDelete, path, nil)
+	if err != nil {
+		return fmt.Errorf("pulsar: delete namespace %s/%s at %s: %w", tenant, namespace, a.base, err)
+	}
+	if code/100 != 2 && code != http.StatusNotFound {
+		return fmt.Errorf("pulsar: delete namespace %s/%s at %s: HTTP %d: %s", tenant, namespace, a.base, code, reason(msg))
+	}
+	return nil
+}

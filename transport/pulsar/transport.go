@@ -1,0 +1,183 @@
+package pulsar
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+
+	"github.com/weftio/weft/transport"
+)
+
+// Transport is the Apache Pulsar transport. It is safe for concurrent use.
+type Transport struct {
+	cfg    Config
+	log    *slog.Logger
+	client pulsar.Client
+	admin  *admin // nil without Config.AdminURL
+
+	producers *producers // one per topic, for Publish and PublishRaw
+	unbatched *producers // one per topic, for large messages and dead-letter entries
+
+	mu     sync.Mutex
+	subs   map[*subscription]struct{}
+	closed atomic.Bool
+	done   chan struct{} // closed by Close
+}
+
+var _ transport.Transport = (*Transport)(nil)
+
+// New connects to the broker at cfg.URL and, when cfg.AdminURL is set,
+// creates the tenant and namespace if they are missing. It fails within
+// cfg.ConnectionTimeout (or when ctx ends) when no broker host answers.
+func New(ctx context.Context, cfg Config) (*Transport, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if err := probe(ctx, cfg); err != nil {
+		return nil, err
+	}
+	t := &Transport{
+		cfg:  cfg,
+		log:  cfg.Logger,
+		subs: make(map[*subscription]struct{}),
+		done: make(chan struct{}),
+	}
+	if cfg.AdminURL != "" {
+		a, err := newAdmin(cfg)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.ensureNamespace(ctx, cfg.Tenant, cfg.Namespace); err != nil {
+			return nil, err
+		}
+		t.admin = a
+	}
+	opts := pulsar.ClientOptions{
+		URL:                        cfg.URL,
+		ConnectionTimeout:          cfg.ConnectionTimeout,
+		OperationTimeout:           cfg.OperationTimeout,
+		TLSTrustCertsFilePath:      cfg.TLSTrustCertsFile,
+		TLSAllowInsecureConnection: cfg.TLSAllowInsecure,
+		TLSValidateHostname:        cfg.TLSValidateHostname,
+		Logger:                     clientLogger(cfg.Logger),
+	}
+	switch {
+	case cfg.Token != "":
+		opts.Authentication = pulsar.NewAuthenticationToken(cfg.Token)
+	case cfg.TokenFile != "":
+		opts.Authentication = pulsar.NewAuthenticationTokenFromFile(cfg.TokenFile)
+	}
+	client, err := pulsar.NewClient(opts)
+	if err != nil {
+		return nil, fmt.Errorf("pulsar: client for %s: %w", cfg.URL, err)
+	}
+	t.client = client
+	t.producers = newProducers(t, t.producerOptions)
+	t.unbatched = newProducers(t, t.unbatchedProducerOptions)
+	return t, nil
+}
+
+// probe dials the service URL's hosts until one accepts a TCP connection:
+// the client itself connects lazily and retries for OperationTimeout, which
+// would hide an unreachable broker behind the first publish.
+func probe(ctx context.Context, cfg Config) error {
+	hosts, err := serviceHosts(cfg.URL)
+	if err != nil {
+		return err
+	}
+	d := net.Dialer{Timeout: cfg.ConnectionTimeout}
+	var errs []error
+	for _, h := range hosts {
+		c, err := d.DialContext(ctx, "tcp", h)
+		if err == nil {
+			return c.Close()
+		}
+		errs = append(errs, err)
+	}
+	return fmt.Errorf("pulsar: cannot reach the broker at %s within %v: %w", cfg.URL, cfg.ConnectionTimeout, errs[len(errs)-1])
+}
+
+func (t *Transport) producerOptions(topic string) pulsar.ProducerOptions {
+	return pulsar.ProducerOptions{
+		Topic:                   topic,
+		SendTimeout:             t.cfg.OperationTimeout,
+		DisableBatching:         t.cfg.DisableBatching,
+		BatchingMaxPublishDelay: t.cfg.BatchingMaxPublishDelay,
+		BatchingMaxMessages:     uint(t.cfg.BatchingMaxMessages),
+		// Batches hold one key each, so Key_Shared can route them by key.
+		BatcherBuilderType: pulsar.KeyBasedBatchBuilder,
+	}
+}
+
+// unbatchedProducerOptions is for messages over largeMessage and for
+// dead-letter entries. The client counts a message's metadata against the
+// broker's limit, and a dead-letter entry is a little larger than the
+// message it holds (an undecodable body is even base64-encoded): compressed,
+// an envelope near the limit still fits. Batching would not help either,
+// a batch holds at most 128 KiB.
+func (t *Transport) unbatchedProducerOptions(topic string) pulsar.ProducerOptions {
+	return pulsar.ProducerOptions{
+		Topic:           topic,
+		SendTimeout:     t.cfg.OperationTimeout,
+		DisableBatching: true,
+		CompressionType: pulsar.ZSTD,
+	}
+}
+
+// pulsarTopic maps a weft topic into the configured namespace.
+func (t *Transport) pulsarTopic(topic string) string {
+	return TopicName(t.cfg.Tenant, t.cfg.Namespace, topic)
+}
+
+// TopicName returns the Pulsar topic that carries the weft topic.
+func (t *Transport) TopicName(topic string) string { return t.pulsarTopic(topic) }
+
+// Capabilities reports per-key order, delay, dead-lettering and durability.
+func (t *Transport) Capabilities() transport.Capabilities {
+	return transport.Capabilities{
+		KeyedOrder:     true,
+		Delay:          true,
+		DeadLetter:     true,
+		Durable:        true,
+		MaxMessageSize: t.cfg.MaxMessageSize,
+	}
+}
+
+func (t *Transport) isClosed() bool { return t.closed.Load() }
+
+// Close closes every subscription (their unacknowledged messages go back to
+// the broker), flushes and closes the producers (waiting for pending sends,
+// up to OperationTimeout) and closes the client. Later calls return
+// ErrClosed; calling Close again is a no-op.
+func (t *Transport) Close() error {
+	t.mu.Lock()
+	if t.closed.Swap(true) {
+		t.mu.Unlock()
+		return nil
+	}
+	close(t.done)
+	subs := make([]*subscription, 0, len(t.subs))
+	for s := range t.subs {
+		subs = append(subs, s)
+	}
+	t.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, s := range subs {
+		wg.Go(func() { _ = s.Close() })
+	}
+	wg.Wait()
+	for _, ps := range []*producers{t.producers, t.unbatched} {
+		ps.closeAll()
+	}
+	// Producers and consumers still being created are not waited for: the
+	// client keeps retrying a lookup for up to OperationTimeout even once
+	// closed. Their goroutines close whatever they get and end by then.
+	t.client.Close()
+	return nil
+}
