@@ -251,6 +251,7 @@ write_conf() {
 		"managedLedgerCacheSizeMB=64" \
 		"journalSyncData=false" \
 		"journalFlushWhenQueueEmpty=true" \
+		"managedLedgerNewEntriesCheckDelayInMillis=0" \
 		"allowLoopback=true" \
 		"diskUsageThreshold=0.99" \
 		"diskUsageWarnThreshold=0.99" \
