@@ -96,8 +96,14 @@ type harness struct {
 }
 
 func newHarness(ctx context.Context, fastPath bool) (*harness, error) {
+	return newHarnessWith(ctx, embedded.Options{DisableFastPath: !fastPath})
+}
+
+// newHarnessWith starts the runtime with o (its logger is replaced).
+func newHarnessWith(ctx context.Context, o embedded.Options) (*harness, error) {
 	rec, warns := newRecorder(), &warnCounter{}
-	rt, err := embedded.Start(ctx, registry(rec), embedded.Options{DisableFastPath: !fastPath, Logger: slog.New(warns)})
+	o.Logger = slog.New(warns)
+	rt, err := embedded.Start(ctx, registry(rec), o)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/weftio/weft/storage/mysql"
 	"github.com/weftio/weft/storage/postgres"
 	"github.com/weftio/weft/storage/redis"
+	"github.com/weftio/weft/transport/pgqueue"
 	"github.com/weftio/weft/transport/pulsar"
 )
 
@@ -36,6 +37,7 @@ type Config struct {
 	MySQL       mysql.Config        `yaml:"mysql" envconfig:"MYSQL"`
 	Postgres    postgres.Config     `yaml:"postgres" envconfig:"POSTGRES"`
 	Pulsar      pulsar.Config       `yaml:"pulsar" envconfig:"PULSAR"`
+	PGQueue     pgqueue.Config      `yaml:"pgqueue" envconfig:"PGQUEUE"`
 	Engine      Engine              `yaml:"engine" envconfig:"ENGINE"`
 	Worker      Worker              `yaml:"worker" envconfig:"WORKER"`
 	Log         Log                 `yaml:"log" envconfig:"LOG"`
@@ -130,11 +132,30 @@ func Load(src Source) (*Config, error) {
 			errs = append(errs, &FieldError{f.Env, f.Path, fmt.Errorf("cannot use %q: %v", v, err)})
 		}
 	}
+	cfg.inheritQueueConnection()
 	errs = append(errs, cfg.validate()...)
 	if len(errs) > 0 {
 		return cfg, errors.Join(errs...)
 	}
 	return cfg, nil
+}
+
+// inheritQueueConnection lets the PostgreSQL queue use the PostgreSQL
+// storage's server when none of its own connection settings is given, so a
+// PostgreSQL-only deployment configures one connection (and, in one
+// database, gets state writes and messages in one transaction).
+func (c *Config) inheritQueueConnection() {
+	q := &c.PGQueue
+	if c.Transport != "pgqueue" || c.Storage != "postgres" {
+		return
+	}
+	if q.URL != "" || q.User != "" || q.Password != "" || q.Host != pgqueue.DefaultHost ||
+		q.Port != pgqueue.DefaultPort || q.Database != pgqueue.DefaultDatabase {
+		return
+	}
+	p := c.Postgres
+	q.URL, q.Host, q.Port, q.User, q.Password, q.Database = p.URL, p.Host, p.Port, p.User, p.Password, p.Database
+	q.SSLMode, q.SSLRootCert, q.ConnectTimeout = p.SSLMode, p.SSLRootCert, p.ConnectTimeout
 }
 
 // Unknown lists WEFT_* environment variables that match no setting (a typo
@@ -239,6 +260,8 @@ func (c *Config) validate() []error {
 	switch c.Transport {
 	case "pulsar":
 		errs = append(errs, c.driverErrors("pulsar", c.Pulsar.Validate())...)
+	case "pgqueue":
+		errs = append(errs, c.driverErrors("pgqueue", c.PGQueue.Validate())...)
 	}
 	if c.Cache.MaximumSize < 0 {
 		bad("WEFT_STORAGE_CACHE_MAXIMUM_SIZE", "cache.maximumSize", "must not be negative")

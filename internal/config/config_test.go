@@ -120,3 +120,41 @@ func TestDriverSettingsValidatedOnlyWhenUsed(t *testing.T) {
 		t.Fatalf("Print leaks or omits the password:\n%s", p)
 	}
 }
+
+func TestQueueInheritsThePostgresStorageConnection(t *testing.T) {
+	base := map[string]string{
+		"WEFT_TRANSPORT":         "pgqueue",
+		"WEFT_STORAGE":           "postgres",
+		"WEFT_POSTGRES_URL":      "postgres://weft:secret@db.example:6543/app?sslmode=disable",
+		"WEFT_POSTGRES_PASSWORD": "secret",
+	}
+	c, err := Load(Source{Lookup: env(base)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PGQueue.URL != base["WEFT_POSTGRES_URL"] || c.PGQueue.Password != "secret" {
+		t.Errorf("queue connection %v does not follow the storage's", c.PGQueue)
+	}
+	if c.PGQueue.Schema != "weft" || c.PGQueue.TablePrefix != "queue_" {
+		t.Errorf("queue tables %s.%s*, want the queue's own defaults", c.PGQueue.Schema, c.PGQueue.TablePrefix)
+	}
+
+	own := map[string]string{"WEFT_PGQUEUE_HOST": "queue.example"}
+	for k, v := range base {
+		own[k] = v
+	}
+	if c, err = Load(Source{Lookup: env(own)}); err != nil {
+		t.Fatal(err)
+	}
+	if c.PGQueue.URL != "" || c.PGQueue.Host != "queue.example" {
+		t.Errorf("a queue with its own host took the storage's connection: %v", c.PGQueue)
+	}
+
+	other := map[string]string{"WEFT_TRANSPORT": "pgqueue", "WEFT_STORAGE": "redis"}
+	if c, err = Load(Source{Lookup: env(other)}); err != nil {
+		t.Fatal(err)
+	}
+	if c.PGQueue.Host != "127.0.0.1" || c.PGQueue.URL != "" {
+		t.Errorf("with Redis storage the queue keeps its defaults, got %v", c.PGQueue)
+	}
+}
