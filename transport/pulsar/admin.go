@@ -123,8 +123,9 @@ func reason(body string) string {
 }
 
 // ensureNamespace creates tenant/namespace, and the tenant first if the
-// broker says it does not exist. Existing ones are left as they are.
-func (a *admin) ensureNamespace(ctx context.Context, tenant, namespace string) error {
+// broker says it does not exist; a namespace it creates gets the retention
+// policy ret (unless zero). Existing ones are left as they are.
+func (a *admin) ensureNamespace(ctx context.Context, tenant, namespace string, ret retention) error {
 	path := "/admin/v2/namespaces/" + url.PathEscape(tenant) + "/" + url.PathEscape(namespace)
 	for try := 0; ; try++ {
 		code, msg, err := a.do(ctx, http.MethodPut, path, nil)
@@ -132,7 +133,9 @@ func (a *admin) ensureNamespace(ctx context.Context, tenant, namespace string) e
 			return fmt.Errorf("pulsar: create namespace %s/%s at %s: %w", tenant, namespace, a.base, err)
 		}
 		switch {
-		case code/100 == 2, code == http.StatusConflict: // created, or already there
+		case code/100 == 2:
+			return a.setRetention(ctx, path, ret)
+		case code == http.StatusConflict: // already there
 			return nil
 		case code == http.StatusNotFound && try == 0:
 			if err := a.ensureTenant(ctx, tenant); err != nil {
@@ -146,6 +149,29 @@ func (a *admin) ensureNamespace(ctx context.Context, tenant, namespace string) e
 			return fmt.Errorf("pulsar: create namespace %s/%s at %s: HTTP %d: %s", tenant, namespace, a.base, code, reason(msg))
 		}
 	}
+}
+
+// retention is a namespace retention policy: acknowledged messages and
+// messages of topics without subscriptions are kept for Minutes or up to
+// SizeMB per topic, whichever is reached first.
+type retention struct {
+	Minutes int `json:"retentionTimeInMinutes"`
+	SizeMB  int `json:"retentionSizeInMB"`
+}
+
+// setRetention applies ret to the namespace at path (nothing when zero).
+func (a *admin) setRetention(ctx context.Context, path string, ret retention) error {
+	if ret.Minutes == 0 && ret.SizeMB == 0 {
+		return nil
+	}
+	code, msg, err := a.do(ctx, http.MethodPost, path+"/retention", ret)
+	if err != nil {
+		return fmt.Errorf("pulsar: set retention of %s at %s: %w", path, a.base, err)
+	}
+	if code/100 != 2 {
+		return fmt.Errorf("pulsar: set retention of %s at %s: HTTP %d: %s", path, a.base, code, reason(msg))
+	}
+	return nil
 }
 
 // ensureTenant creates tenant, allowed on every cluster the broker knows.

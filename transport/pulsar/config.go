@@ -16,6 +16,8 @@ import (
 const (
 	DefaultTenant                  = "public"
 	DefaultNamespace               = "default"
+	DefaultRetentionTime           = 24 * time.Hour
+	DefaultRetentionSizeMB         = 1024
 	DefaultConnectionTimeout       = 5 * time.Second
 	DefaultOperationTimeout        = 30 * time.Second
 	DefaultReceiverQueueSize       = 1000
@@ -37,6 +39,14 @@ type Config struct {
 	// Tenant and Namespace hold weft's topics (default public/default).
 	Tenant    string `yaml:"tenant" envconfig:"TENANT" default:"public" desc:"tenant holding weft's topics"`
 	Namespace string `yaml:"namespace" envconfig:"NAMESPACE" default:"default" desc:"namespace holding weft's topics"`
+
+	// RetentionTime and RetentionSizeMB are the retention policy given to a
+	// namespace New creates (default 24 h and 1024 MB per topic): without
+	// one, a message published to a topic before its first subscription
+	// exists may be deleted. Negative means unlimited; both zero mean the
+	// defaults. An existing namespace is left as it is.
+	RetentionTime   time.Duration `yaml:"retentionTime" envconfig:"RETENTION_TIME" default:"24h" desc:"retention of a namespace weft creates: messages (also of topics nobody subscribed to yet) are kept this long (negative: unlimited)"`
+	RetentionSizeMB int           `yaml:"retentionSizeMB" envconfig:"RETENTION_SIZE_MB" default:"1024" desc:"retention of a namespace weft creates: at most this many MB per topic (negative: unlimited)"`
 
 	// TLSTrustCertsFile is a PEM file of the CAs to trust for pulsar+ssl://
 	// and https:// (default: the system roots).
@@ -94,6 +104,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Namespace == "" {
 		c.Namespace = DefaultNamespace
+	}
+	if c.RetentionTime == 0 && c.RetentionSizeMB == 0 {
+		c.RetentionTime, c.RetentionSizeMB = DefaultRetentionTime, DefaultRetentionSizeMB
 	}
 	if c.ConnectionTimeout == 0 {
 		c.ConnectionTimeout = DefaultConnectionTimeout

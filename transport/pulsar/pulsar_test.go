@@ -466,3 +466,21 @@ func TestLargeMessage(t *testing.T) {
 		t.Errorf("entry %s (%d data bytes, reason %q) does not keep the message", entry.ID, len(entry.Data), entry.DeadLetterReason)
 	}
 }
+
+func TestNewSetsRetentionOfTheNamespaceItCreates(t *testing.T) {
+	t.Parallel()
+	cfg := brokerConfig(t)
+	cfg.RetentionTime, cfg.RetentionSizeMB = 90*time.Minute, -5
+	tr := open(t, cfg)
+	code, body, err := tr.admin.do(context.Background(), "GET", "/admin/v2/namespaces/"+cfg.Tenant+"/"+cfg.Namespace+"/retention", nil)
+	if err != nil || code != 200 {
+		t.Fatalf("get retention: %d %s %v", code, body, err)
+	}
+	var got retention
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatalf("retention %s: %v", body, err)
+	}
+	if got != (retention{Minutes: 90, SizeMB: -1}) {
+		t.Errorf("retention = %+v, want 90 minutes and unlimited size", got)
+	}
+}

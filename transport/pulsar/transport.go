@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
 
@@ -53,7 +54,11 @@ func New(ctx context.Context, cfg Config) (*Transport, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := a.ensureNamespace(ctx, cfg.Tenant, cfg.Namespace); err != nil {
+		ret := retention{Minutes: int(cfg.RetentionTime / time.Minute), SizeMB: max(cfg.RetentionSizeMB, -1)}
+		if cfg.RetentionTime < 0 {
+			ret.Minutes = -1
+		}
+		if err := a.ensureNamespace(ctx, cfg.Tenant, cfg.Namespace, ret); err != nil {
 			return nil, err
 		}
 		t.admin = a
