@@ -221,6 +221,46 @@ func (h *harness) run(ctx context.Context, total, inflight int) batch {
 	return b
 }
 
+// measurement is what measure found over b.N runs.
+type measurement struct {
+	rate      float64 // steps per second
+	p50, p99  time.Duration
+	steps     int
+	cpu, wall time.Duration
+}
+
+// measure runs total workflows inflight at a time b.N times (timed), fails
+// the benchmark on any wrong outcome, and reports steps/s and the step
+// latency percentiles.
+func (h *harness) measure(ctx context.Context, b *testing.B, total, inflight int) measurement {
+	var (
+		m         measurement
+		intervals []time.Duration
+	)
+	b.ResetTimer()
+	for range b.N {
+		cpu0, cpuOK := processCPU()
+		r := h.run(ctx, total, inflight)
+		if cpu1, ok := processCPU(); ok && cpuOK {
+			m.cpu += cpu1 - cpu0
+		}
+		if r.failed > 0 || r.wrong > 0 {
+			b.Fatalf("%d workflows failed, %d returned a wrong value; first error: %v", r.failed, r.wrong, r.firstErr)
+		}
+		m.wall += r.wall
+		m.steps += total*stepsPerWorkflow - r.missing
+		intervals = append(intervals, r.intervals...)
+	}
+	b.StopTimer()
+	slices.Sort(intervals)
+	m.rate = float64(m.steps) / m.wall.Seconds()
+	m.p50, m.p99 = percentile(intervals, 50), percentile(intervals, 99)
+	b.ReportMetric(m.rate, "steps/s")
+	b.ReportMetric(ms(m.p50), "p50-ms")
+	b.ReportMetric(ms(m.p99), "p99-ms")
+	return m
+}
+
 // percentile returns the p-th percentile (0 < p <= 100) of sorted values by
 // the nearest-rank method.
 func percentile(sorted []time.Duration, p float64) time.Duration {
@@ -266,32 +306,8 @@ func benchSequential(b *testing.B, instances int, fast bool) {
 		b.Fatalf("warm-up: %d workflows failed: %v", w.failed, w.firstErr)
 	}
 
-	var (
-		wall, cpu time.Duration
-		steps     int
-		intervals []time.Duration
-	)
-	b.ResetTimer()
-	for range b.N {
-		cpu0, cpuOK := processCPU()
-		r := h.run(ctx, total, instances)
-		if cpu1, ok := processCPU(); ok && cpuOK {
-			cpu += cpu1 - cpu0
-		}
-		if r.failed > 0 || r.wrong > 0 {
-			b.Fatalf("%d workflows failed, %d returned a wrong value; first error: %v", r.failed, r.wrong, r.firstErr)
-		}
-		wall += r.wall
-		steps += total*stepsPerWorkflow - r.missing
-		intervals = append(intervals, r.intervals...)
-	}
-	b.StopTimer()
-	slices.Sort(intervals)
-	rate := float64(steps) / wall.Seconds()
-	p50, p99 := percentile(intervals, 50), percentile(intervals, 99)
-	b.ReportMetric(rate, "steps/s")
-	b.ReportMetric(ms(p50), "p50-ms")
-	b.ReportMetric(ms(p99), "p99-ms")
+	m := h.measure(ctx, b, total, instances)
+	rate, p50, p99, steps, cpu, wall := m.rate, m.p50, m.p99, m.steps, m.cpu, m.wall
 	// CPU time per step is far less sensitive than steps/s to whatever
 	// else runs on the machine; compare it across changes.
 	cpuPerStep := float64(cpu) / float64(time.Microsecond) / float64(max(steps, 1))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -67,28 +66,8 @@ func BenchmarkTransports(b *testing.B) {
 			if w := h.run(ctx, min(inflight*2, total), inflight); w.failed > 0 {
 				b.Fatalf("warm-up: %d workflows failed: %v", w.failed, w.firstErr)
 			}
-			var (
-				wall      time.Duration
-				steps     int
-				intervals []time.Duration
-			)
-			b.ResetTimer()
-			for range b.N {
-				r := h.run(ctx, total, inflight)
-				if r.failed > 0 || r.wrong > 0 {
-					b.Fatalf("%d workflows failed, %d returned a wrong value; first error: %v", r.failed, r.wrong, r.firstErr)
-				}
-				wall += r.wall
-				steps += total*stepsPerWorkflow - r.missing
-				intervals = append(intervals, r.intervals...)
-			}
-			b.StopTimer()
-			slices.Sort(intervals)
-			rate := float64(steps) / wall.Seconds()
-			p50, p99 := percentile(intervals, 50), percentile(intervals, 99)
-			b.ReportMetric(rate, "steps/s")
-			b.ReportMetric(ms(p50), "p50-ms")
-			b.ReportMetric(ms(p99), "p99-ms")
+			m := h.measure(ctx, b, total, inflight)
+			rate, p50, p99 := m.rate, m.p50, m.p99
 			b.Logf("%-18s %8.0f steps/s  step p50 %6.2f ms  p99 %7.2f ms  (%d workflows × %d steps, %d in flight)",
 				tr+" + "+st, rate, ms(p50), ms(p99), total*b.N, stepsPerWorkflow, inflight)
 			if h.warns.n.Load() > 0 {
