@@ -67,12 +67,15 @@ func (s *subscription) claim() (claimResult, error) {
 	if row != nil {
 		d := &delivery{s: s, row: *row}
 		if row.attempt <= s.maxAttempts {
+			// Renewed from now on until settled. Registered before the
+			// claim leaves s.ops, so Subscription.Close sees it.
+			t.leases.add(d)
 			res.delivery = d
 			return res, nil
 		}
 		// Claimed maxAttempts times and never settled: its consumers died
 		// (or left) each time. Give up on it as a nack would.
-		reason := fmt.Sprintf("not settled after %d deliveries (consumer gone or visibility timeout %v exceeded)", row.attempt-1, t.cfg.VisibilityTimeout)
+		reason := fmt.Sprintf("not settled after %d deliveries (consumer gone: claim not renewed within the visibility timeout %v)", row.attempt-1, t.cfg.VisibilityTimeout)
 		if err := s.deadLetter(ctx, d, reason, row.attempt-1); err != nil && !errors.Is(err, ErrClaimLost) {
 			return res, t.fail(ctx, op, err)
 		}

@@ -43,7 +43,7 @@ type Config struct {
 	Mode              Mode          `yaml:"mode" envconfig:"MODE" default:"hybrid" desc:"how waiting consumers learn of new messages: hybrid (LISTEN/NOTIFY plus fallback polling), event-driven-only or polling-only"`
 	PollInterval      time.Duration `yaml:"pollInterval" envconfig:"POLL_INTERVAL" default:"1s" desc:"how often a waiting consumer polls (polling-only; hybrid while the listener is down or quiet)"`
 	FallbackThreshold time.Duration `yaml:"fallbackThreshold" envconfig:"FALLBACK_THRESHOLD" default:"10s" desc:"hybrid: poll when no notification has been seen for this long"`
-	VisibilityTimeout time.Duration `yaml:"visibilityTimeout" envconfig:"VISIBILITY_TIMEOUT" default:"30s" desc:"a claimed message not settled within this time is delivered again (its consumer is presumed dead)"`
+	VisibilityTimeout time.Duration `yaml:"visibilityTimeout" envconfig:"VISIBILITY_TIMEOUT" default:"10s" desc:"a claimed message whose consumer stops renewing it (the process died) becomes visible again after this long; live consumers renew their claims every third of it"`
 	MaxMessageSize    int           `yaml:"maxMessageSize" envconfig:"MAX_MESSAGE_SIZE" default:"5242880" desc:"largest message body accepted, in bytes"`
 
 	Retention           time.Duration `yaml:"retention" envconfig:"RETENTION" desc:"how long acknowledged messages are kept in the acked table (0: deleted at once)"`
@@ -69,7 +69,7 @@ const (
 	DefaultMode              = Hybrid
 	DefaultPollInterval      = time.Second
 	DefaultFallbackThreshold = 10 * time.Second
-	DefaultVisibilityTimeout = 30 * time.Second
+	DefaultVisibilityTimeout = 10 * time.Second
 	DefaultMaxMessageSize    = 5 << 20
 	DefaultCleanupInterval   = time.Minute
 )

@@ -3,6 +3,7 @@ package pgqueue_test
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -154,5 +155,47 @@ func TestSecretsNotPrinted(t *testing.T) {
 	}
 	if s := cfgs[0].String(); !strings.Contains(s, "password=****") {
 		t.Errorf("String does not show that a password is set: %s", s)
+	}
+}
+
+// TestDefaultTags: the struct tags, which env/YAML front ends apply, say
+// what the constants (and so the zero value) mean.
+func TestDefaultTags(t *testing.T) {
+	t.Parallel()
+	if pgqueue.DefaultVisibilityTimeout != 10*time.Second {
+		t.Errorf("DefaultVisibilityTimeout = %v, want 10s", pgqueue.DefaultVisibilityTimeout)
+	}
+	typ := reflect.TypeFor[pgqueue.Config]()
+	for _, f := range []struct {
+		field string
+		want  time.Duration
+	}{
+		{"VisibilityTimeout", pgqueue.DefaultVisibilityTimeout},
+		{"PollInterval", pgqueue.DefaultPollInterval},
+		{"FallbackThreshold", pgqueue.DefaultFallbackThreshold},
+		{"CleanupInterval", pgqueue.DefaultCleanupInterval},
+		{"ConnectTimeout", pgqueue.DefaultConnectTimeout},
+		{"MaxConnLifetime", pgqueue.DefaultMaxConnLifetime},
+		{"MaxConnIdleTime", pgqueue.DefaultMaxConnIdleTime},
+	} {
+		sf, ok := typ.FieldByName(f.field)
+		if !ok {
+			t.Errorf("Config has no field %s", f.field)
+			continue
+		}
+		got, err := time.ParseDuration(sf.Tag.Get("default"))
+		if err != nil || got != f.want {
+			t.Errorf("%s: default tag %q, want %v", f.field, sf.Tag.Get("default"), f.want)
+		}
+	}
+	desc, _ := typ.FieldByName("VisibilityTimeout")
+	for _, part := range []string{"stops renewing", "every third"} {
+		if !strings.Contains(desc.Tag.Get("desc"), part) {
+			t.Errorf("visibilityTimeout desc %q does not say %q", desc.Tag.Get("desc"), part)
+		}
+	}
+	var zero pgqueue.Config
+	if s := zero.String(); !strings.Contains(s, "visibilityTimeout=10s") {
+		t.Errorf("the zero Config's effective settings %s do not show visibilityTimeout=10s", s)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,6 +21,8 @@ type delivery struct {
 
 	mu      sync.Mutex // serializes settlement
 	settled bool
+	// lost: the lease renewal found the claim gone (see renewLeases).
+	lost atomic.Bool
 }
 
 var _ transport.Delivery = (*delivery)(nil)
@@ -31,8 +34,8 @@ func (d *delivery) Attempt() int  { return d.row.attempt }
 
 // Ack deletes the message (or moves it to the acked table when
 // Config.Retention is set). On a keyed group it lets the key's next message
-// go. It returns an error wrapping ErrClaimLost if the visibility timeout
-// expired and the message was claimed again meanwhile.
+// go. It returns an error wrapping ErrClaimLost if the claim was not renewed
+// within the visibility timeout and the message was claimed again meanwhile.
 func (d *delivery) Ack(ctx context.Context) error {
 	return d.settle(ctx, "ack", d.s.ack)
 }
@@ -61,7 +64,8 @@ func (d *delivery) DeadLetter(ctx context.Context, reason string) error {
 }
 
 // settle runs the first settlement; later ones are no-ops. A settlement
-// that failed for a reason other than a lost claim may be tried again.
+// that failed for a reason other than a lost claim may be tried again; until
+// then the claim stays held and renewed.
 func (d *delivery) settle(ctx context.Context, op string, fn func(context.Context, *delivery) error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -75,9 +79,15 @@ func (d *delivery) settle(ctx context.Context, op string, fn func(context.Contex
 	defer s.ops.leave()
 	ctx, stop := s.t.bind(ctx)
 	defer stop()
-	err := fn(ctx, d)
+	var err error
+	if d.lost.Load() {
+		err = ErrClaimLost // found gone by the lease renewal
+	} else {
+		err = fn(ctx, d)
+	}
 	if err == nil || errors.Is(err, ErrClaimLost) {
 		d.settled = true
+		s.t.leases.drop(d)
 	}
 	if err != nil {
 		return s.t.fail(ctx, fmt.Sprintf("%s message %d of %q", op, d.row.id, s.topic), err)

@@ -25,14 +25,20 @@
 //
 // A row is deliverable while visible_at <= now() (the server's clock). A
 // claim sets visible_at to now() + VisibilityTimeout, increments attempt and
-// stamps the member's claim token; a consumer that dies leaves the row to
-// become visible again, and the next claim counts one more attempt. Ack
-// deletes the row, Nack sets visible_at to now() + Backoff(attempt), and
-// Subscription.Close makes the member's claimed rows visible at once. A row
-// claimed more than MaxAttempts times without being settled is
-// dead-lettered when it is claimed next. Settlements name the claim token
-// and attempt, so a consumer whose claim expired cannot settle someone
-// else's delivery; it gets ErrClaimLost.
+// stamps the member's claim token. The claim is a lease: while the delivery
+// is held (neither settled nor released), the Transport renews it every
+// VisibilityTimeout/3, setting visible_at to now() + VisibilityTimeout again
+// for all its held deliveries in one statement (none when nothing is held).
+// A handler may thus run for as long as its process lives, while the claims
+// of a process that died (killed, or cut off from the database) lapse
+// within one VisibilityTimeout: the rows become visible again, and the next
+// claim counts one more attempt. Ack deletes the row, Nack sets visible_at
+// to now() + Backoff(attempt), and Subscription.Close and Transport.Close
+// make the member's claimed rows visible at once. A row claimed more than
+// MaxAttempts times without being settled is dead-lettered when it is
+// claimed next. Settlements name the claim token and attempt, so a consumer
+// whose claim lapsed cannot settle someone else's delivery; it gets
+// ErrClaimLost, as does one whose renewal found the claim gone.
 //
 // On a keyed group a message joins its key's order at ready_at, the later of
 // its publication and its DeliverAt, so a delayed message never holds its

@@ -8,9 +8,10 @@ var (
 	ErrMessageTooLarge = errors.New("pgqueue: message too large")
 
 	// ErrClaimLost is wrapped by the error Ack, Nack and DeadLetter return
-	// when the delivery's claim is gone: it was not settled within the
-	// visibility timeout, so the message was handed out again (or is about
-	// to be). The settlement did not happen; the message will be delivered
-	// again. A consumer seeing this often needs a longer VisibilityTimeout.
-	ErrClaimLost = errors.New("pgqueue: claim lost: the visibility timeout expired before the delivery was settled")
+	// when the delivery's claim is gone: it was not renewed within the
+	// visibility timeout (the transport renews held claims every third of
+	// it, so the database was out of reach or the process stalled that
+	// long), so the message was handed out again (or is about to be). The
+	// settlement did not happen; the message will be delivered again.
+	ErrClaimLost = errors.New("pgqueue: claim lost: the claim was not renewed within the visibility timeout")
 )

@@ -11,3 +11,19 @@ func ListenerPID(t *Transport) uint32 {
 
 // HasListener reports whether t runs a listener at all.
 func HasListener(t *Transport) bool { return t.listener != nil }
+
+// StopRenewing stops t's renewal of held claims, as if its process stalled
+// or lost the database while keeping its deliveries: they lapse after the
+// visibility timeout, and settling them then reports ErrClaimLost.
+func StopRenewing(t *Transport) { t.stopLeases() }
+
+// Crash stops t the way a killed process stops: nothing is renewed or
+// released any more (its claims lapse after the visibility timeout), and
+// its connections go away. Later calls on t report transport.ErrClosed.
+func Crash(t *Transport) error {
+	t.cancel() // before Close: Subscription.Close releases only while t.ctx lives
+	return t.Close()
+}
+
+// HeldClaims is how many of t's deliveries have their claims renewed.
+func HeldClaims(t *Transport) int { return t.leases.count() }

@@ -92,17 +92,20 @@ func TestWrongPassword(t *testing.T) {
 	}
 }
 
-// TestVisibilityTimeoutRedelivers: a member that claims and goes silent
-// loses the message to another member after the visibility timeout, with the
-// attempt counted, and its late Ack reports the lost claim.
+// TestVisibilityTimeoutRedelivers: a member whose transport stops renewing
+// its claim (a process stalled, or cut off from the database) loses the
+// message to another member after the visibility timeout, with the attempt
+// counted, and its late Ack reports the lost claim.
 func TestVisibilityTimeoutRedelivers(t *testing.T) {
 	t.Parallel()
 	cfg := freshConfig(t)
 	cfg.VisibilityTimeout = 300 * time.Millisecond
 	cfg.Mode = pgqueue.EventDrivenOnly // the expiry must wake the waiter by itself
+	stalled := open(t, cfg)
+	pgqueue.StopRenewing(stalled)
 	tr := open(t, cfg)
 	tp := topic(t)
-	dead := subscribe(t, tr, tp, transport.SubscribeOptions{Group: "g"})
+	dead := subscribe(t, stalled, tp, transport.SubscribeOptions{Group: "g"})
 	alive := subscribe(t, tr, tp, transport.SubscribeOptions{Group: "g"})
 	publish(t, tr, env(tp, "m1", ""))
 
@@ -130,6 +133,7 @@ func TestAbandonedTooOftenIsDeadLettered(t *testing.T) {
 	cfg := freshConfig(t)
 	cfg.VisibilityTimeout = 100 * time.Millisecond
 	tr := open(t, cfg)
+	pgqueue.StopRenewing(tr) // its held claims lapse, as a dead consumer's do
 	tp := topic(t)
 	dlq := subscribe(t, tr, core.DeadLetterTopic(tp), transport.SubscribeOptions{Group: "dlq"})
 	sub := subscribe(t, tr, tp, transport.SubscribeOptions{Group: "g", MaxAttempts: 2})
@@ -138,7 +142,7 @@ func TestAbandonedTooOftenIsDeadLettered(t *testing.T) {
 		if d := receive(t, sub); d.Attempt() != attempt {
 			t.Fatalf("attempt %d, want %d", d.Attempt(), attempt)
 		}
-		// Not settled: as if the consumer died.
+		// Not settled (nor renewed): as if the consumer died.
 	}
 	third := make(chan error, 1)
 	go func() { // the third claim dead-letters it instead of delivering

@@ -28,7 +28,7 @@ type queries struct {
 
 	claim, candidates, claimKeyed, nextDue string
 
-	ack, promote, nack, deadLetter, release string
+	ack, promote, nack, deadLetter, release, renew string
 
 	sweepAcked, sweepDead, repair string
 }
@@ -171,6 +171,28 @@ SELECT pg_notify($5, $6) FROM u`),
 )
 INSERT INTO {dead} (topic, group_name, pkey, body, reason, attempts, published_at)
 SELECT topic, $4, pkey, body, $5, $6, published_at FROM d`),
+
+		// Renews the leases of a transport's held claims: each (id, claim,
+		// attempt) still in place is hidden for one more visibility timeout.
+		// SKIP LOCKED: a row locked by someone else is being settled,
+		// released or (its claim having expired) claimed again; it is
+		// neither waited for nor renewed this round. Returns the ordinals
+		// of the claims gone in the statement's snapshot, which the
+		// renewal cannot bring back: a claim is never re-created.
+		renew: r.Replace(`WITH l AS (
+	SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[]) WITH ORDINALITY AS l(id, claim, attempt, n)
+),
+renewed AS (
+	UPDATE {m} m SET visible_at = now() + $4::bigint * interval '1 microsecond'
+	FROM (
+		SELECT m.id FROM {m} m JOIN l ON m.id = l.id AND m.claim = l.claim AND m.attempt = l.attempt
+		FOR UPDATE OF m SKIP LOCKED
+	) c
+	WHERE m.id = c.id
+	RETURNING 1
+)
+SELECT l.n FROM l
+WHERE NOT EXISTS (SELECT 1 FROM {m} m WHERE m.id = l.id AND m.claim = l.claim AND m.attempt = l.attempt)`),
 
 		release: r.Replace(`WITH u AS (
 	UPDATE {m} SET visible_at = now(), claim = NULL WHERE claim = $1

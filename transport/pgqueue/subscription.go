@@ -233,6 +233,9 @@ func (s *subscription) Close() error {
 		} else {
 			<-idle
 		}
+		// No claim of s is renewed from here on; the release below hands
+		// them back.
+		t.leases.dropAll(s)
 		if t.ctx.Err() == nil {
 			ctx, cancel := context.WithTimeout(t.ctx, closeGrace)
 			defer cancel()

@@ -39,6 +39,11 @@ type Transport struct {
 	domain   string
 	signals  *signals
 	listener *listener // nil in PollingOnly mode
+	leases   *leases   // held deliveries, whose claims are renewed
+
+	// stopLeases stops the renewal of claims and waits for it; Close
+	// stops it along with everything else, tests alone (see lease.go).
+	stopLeases func()
 
 	// ctx ends when Close has finished with the database (or gave up
 	// waiting); calls not bound to a caller's context use it.
@@ -56,8 +61,8 @@ type Transport struct {
 
 // New validates cfg, connects (each attempt bounded by cfg.ConnectTimeout),
 // creates the schema and tables if they are missing, and starts the listener
-// (unless cfg.Mode is PollingOnly) and the cleanup of retained rows. ctx
-// bounds the setup only.
+// (unless cfg.Mode is PollingOnly), the renewal of held claims and the
+// cleanup of retained rows. ctx bounds the setup only.
 //
 // An unreachable server gives an error naming host:port; rejected
 // credentials give "password authentication failed for user ..."; tables
@@ -128,6 +133,7 @@ func start(ctx context.Context, cfg Config, pool *pgxpool.Pool, ownsPool bool) (
 		channel:  channelName(cfg.Schema, cfg.TablePrefix),
 		domain:   TxDomain(cc.Host, int(cc.Port), cc.Database),
 		signals:  newSignals(),
+		leases:   newLeases(),
 		done:     make(chan struct{}),
 		subs:     map[*subscription]struct{}{},
 		groups:   map[string]groupInfo{},
@@ -147,6 +153,7 @@ func start(ctx context.Context, cfg Config, pool *pgxpool.Pool, ownsPool bool) (
 		}
 		t.bg.Go(func() { t.listener.run(t.ctx) })
 	}
+	t.startLeases()
 	t.bg.Go(t.cleanupLoop)
 	return t, nil
 }
@@ -189,7 +196,8 @@ func TxDomain(host string, port int, database string) string {
 }
 
 // Close stops every subscription, hands their unsettled messages back to the
-// queue at once, stops the listener and the cleanup, and closes the pool if
+// queue at once, stops the listener, the renewal of claims and the cleanup,
+// and closes the pool if
 // New opened it. Messages stay in the database. Later calls return
 // transport.ErrClosed from the other methods; a second Close returns nil.
 func (t *Transport) Close() error {
