@@ -58,6 +58,10 @@ func dispatch[I, O any](ctx Context, cmd *core.Command, in I, timeout time.Durat
 			Message: "input does not encode: " + err.Error()}}
 	}
 	o := applyCall(timeout, opts)
+	if _, err := core.CustomIDTag(o.tags); err != nil && cmd.Kind == core.KindChild {
+		// Checked before the command is recorded, so replays agree.
+		return &Deferred[O]{ctx: c, err: &core.Error{Code: core.CodeBadInput, Workflow: cmd.Workflow, Method: cmd.Method, Message: err.Error()}}
+	}
 	cmd.Input, cmd.Timeout = input, o.timeout
 	if cmd.Kind != core.KindMethod {
 		cmd.Tags, cmd.Meta = o.tags, o.meta

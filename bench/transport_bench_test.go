@@ -53,7 +53,7 @@ func BenchmarkTransports(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer trans.Close()
-			h, err := newHarnessWith(ctx, embedded.Options{Store: stores.KeyValue, Transport: trans})
+			h, err := newHarnessWith(ctx, embedded.Options{Store: stores.KeyValue, Tags: stores.KeySet, Transport: trans})
 			if err != nil {
 				b.Fatal(err)
 			}

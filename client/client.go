@@ -24,6 +24,8 @@ type Config struct {
 	Transport transport.Transport
 	// Store, when set, lets Describe and Result read states directly.
 	Store storage.KeyValue
+	// Tags, when set, lets WorkflowIDsByTag read the tag engine's sets.
+	Tags storage.KeySet
 	// Registry, when set, is used to reject unknown workflows and inputs
 	// that do not match a method's input type before anything is sent.
 	Registry *weft.Registry
@@ -185,14 +187,23 @@ func outcomeError(o *core.MethodOutcome) error {
 }
 
 func (c *Client) send(ctx context.Context, topic, key string, m core.Message) error {
+	return c.sendOuts(ctx, core.Out{Topic: topic, Key: key, Subject: key, Msg: m})
+}
+
+// sendOuts publishes messages in one batch, in order.
+func (c *Client) sendOuts(ctx context.Context, outs ...core.Out) error {
 	now := time.Now()
 	id := newID()
-	env, err := core.BuildEnvelope(core.Out{Topic: topic, Key: key, Subject: key, Msg: m}, id, now, "weft/client/"+c.cfg.Name, now)
-	if err != nil {
-		return err
+	envs := make([]core.Envelope, 0, len(outs))
+	for _, o := range outs {
+		env, err := core.BuildEnvelope(o, id, now, "weft/client/"+c.cfg.Name, now)
+		if err != nil {
+			return err
+		}
+		envs = append(envs, env)
 	}
-	if err := c.cfg.Transport.Publish(ctx, env); err != nil {
-		return fmt.Errorf("client: publish %s to %s: %w", m.MessageType(), topic, err)
+	if err := c.cfg.Transport.Publish(ctx, envs...); err != nil {
+		return fmt.Errorf("client: publish %s to %s: %w", outs[0].Msg.MessageType(), outs[0].Topic, err)
 	}
 	return nil
 }

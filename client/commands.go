@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"time"
@@ -49,6 +50,9 @@ type Execution struct {
 	WorkflowID  string
 	MethodRunID string
 	timeout     time.Duration
+	// customTag is the customId tag of a dispatch that may have attached
+	// to an instance with another id: waiting goes through the tag engine.
+	customTag string
 }
 
 // DispatchJSON starts a workflow with a JSON input and returns at once.
@@ -77,7 +81,13 @@ func (c *Client) dispatch(ctx context.Context, workflow, method string, input js
 	ex := Execution{Workflow: workflow, WorkflowID: o.id, MethodRunID: o.id, timeout: o.timeout}
 	msg := &core.DispatchWorkflow{WorkflowID: o.id, Workflow: workflow, Method: method, Input: input, Tags: o.tags, Meta: o.meta,
 		Requester: &core.Requester{Client: c.cfg.Name}, ClientWaiting: waiting}
-	return ex, c.send(ctx, core.Topic(core.PrefixWorkflowCmd, workflow), o.id, msg)
+	outs, err := core.DispatchOuts(msg)
+	if err != nil {
+		return Execution{}, &core.Error{Code: core.CodeBadInput, Workflow: workflow, Method: method, Message: err.Error()}
+	}
+	ex.customTag, _ = core.CustomIDTag(o.tags)
+	// Tags first, so by-tag commands reach the instance from its start.
+	return ex, c.sendOuts(ctx, outs...)
 }
 
 // RunJSON starts a workflow and waits for its result.
@@ -117,9 +127,18 @@ func (c *Client) AwaitJSON(ctx context.Context, ex Execution) (json.RawMessage, 
 		return nil, err
 	}
 	defer cancel()
-	msg := &core.WaitWorkflow{WorkflowID: ex.WorkflowID, Workflow: ex.Workflow, MethodRunID: ex.MethodRunID, Client: c.cfg.Name}
-	if err := c.send(ctx, core.Topic(core.PrefixWorkflowCmd, ex.Workflow), ex.WorkflowID, msg); err != nil {
-		return nil, err
+	if ex.customTag != "" && ex.MethodRunID == ex.WorkflowID {
+		// The instance may run under another id: the tag engine knows.
+		msg := &core.DispatchWorkflowByCustomID{Tag: ex.customTag, WaitOnly: true, Dispatch: core.DispatchWorkflow{
+			WorkflowID: ex.WorkflowID, Workflow: ex.Workflow, Requester: &core.Requester{Client: c.cfg.Name}, ClientWaiting: true}}
+		if err := c.sendOuts(ctx, core.TagOut(msg)); err != nil {
+			return nil, err
+		}
+	} else {
+		msg := &core.WaitWorkflow{WorkflowID: ex.WorkflowID, Workflow: ex.Workflow, MethodRunID: ex.MethodRunID, Client: c.cfg.Name}
+		if err := c.send(ctx, core.Topic(core.PrefixWorkflowCmd, ex.Workflow), ex.WorkflowID, msg); err != nil {
+			return nil, err
+		}
 	}
 	out, err := c.receive(ctx, ch, ex.timeout, ex.Workflow, ex.WorkflowID, ex.MethodRunID)
 	if err != nil {
@@ -238,4 +257,87 @@ func (c *Client) load(ctx context.Context, workflowID string) (*core.WorkflowSta
 		return nil, &core.Error{Code: core.CodeWorkflowUnknown, WorkflowID: workflowID, Message: "no such workflow instance (never started, or past its retention)"}
 	}
 	return core.DecodeState(raw)
+}
+
+// ByTag sends cmd (CancelWorkflow, SendSignal, DispatchMethod,
+// RetryWorkflowTask, RetryTasks or CompleteTimers; its workflow id is
+// ignored) to every running instance of workflow tagged tag. The tag engine
+// fans it out a page at a time, so it reaches any number of instances.
+func (c *Client) byTag(ctx context.Context, workflow, tag string, cmd core.Message) error {
+	if workflow == "" || tag == "" {
+		return &core.Error{Code: core.CodeBadInput, Workflow: workflow, Message: "workflow and tag are required"}
+	}
+	m, err := core.NewWorkflowByTag(workflow, tag, cmd, "")
+	if err != nil {
+		return &core.Error{Code: core.CodeBadInput, Workflow: workflow, Message: err.Error()}
+	}
+	return c.sendOuts(ctx, core.TagOut(m))
+}
+
+// CancelByTag cancels every instance of workflow tagged tag (and their
+// child workflows).
+func (c *Client) CancelByTag(ctx context.Context, workflow, tag string) error {
+	return c.byTag(ctx, workflow, tag, &core.CancelWorkflow{Workflow: workflow, Reason: core.ReasonCanceledByClient})
+}
+
+// SignalByTag sends one signal to a channel of every instance of workflow
+// tagged tag.
+func (c *Client) SignalByTag(ctx context.Context, workflow, tag, channel, signalType string, data json.RawMessage) error {
+	if !json.Valid(data) {
+		return &core.Error{Code: core.CodeBadInput, Workflow: workflow, Message: "signal is not valid JSON"}
+	}
+	return c.byTag(ctx, workflow, tag, &core.SendSignal{Workflow: workflow, Channel: channel, SignalID: newID(), SignalType: signalType, Data: data})
+}
+
+// DispatchMethodByTag runs method on every instance of workflow tagged tag.
+// Nobody waits for those runs; each gets the id "<runID>@<workflowID>".
+func (c *Client) DispatchMethodByTag(ctx context.Context, workflow, tag, method string, input json.RawMessage) (runID string, err error) {
+	if c.cfg.Registry != nil {
+		if err := c.cfg.Registry.CheckWorkflowInput(workflow, method, input); err != nil {
+			return "", err
+		}
+	}
+	runID = newID()
+	return runID, c.byTag(ctx, workflow, tag, &core.DispatchMethod{Workflow: workflow, MethodRunID: runID, Method: method, Input: input})
+}
+
+// RetryWorkflowTaskByTag retries the failed workflow task of every
+// instance of workflow tagged tag.
+func (c *Client) RetryWorkflowTaskByTag(ctx context.Context, workflow, tag string) error {
+	return c.byTag(ctx, workflow, tag, &core.RetryWorkflowTask{Workflow: workflow})
+}
+
+// RetryTasksByTag retries the failed or timed-out tasks matching f of every
+// instance of workflow tagged tag.
+func (c *Client) RetryTasksByTag(ctx context.Context, workflow, tag string, f TaskFilter) error {
+	return c.byTag(ctx, workflow, tag, &core.RetryTasks{Workflow: workflow, TaskID: f.TaskID, State: f.State, Service: f.Service})
+}
+
+// CompleteTimersByTag completes the ongoing timers of every instance of
+// workflow tagged tag.
+func (c *Client) CompleteTimersByTag(ctx context.Context, workflow, tag string) error {
+	return c.byTag(ctx, workflow, tag, &core.CompleteTimers{Workflow: workflow})
+}
+
+// WorkflowIDsByTag lists the ids of the running instances of workflow
+// tagged tag. It needs Config.Tags.
+func (c *Client) WorkflowIDsByTag(ctx context.Context, workflow, tag string) ([]string, error) {
+	if c.cfg.Tags == nil {
+		return nil, errors.New("client: WorkflowIDsByTag needs Config.Tags (the tag engine's key-set store)")
+	}
+	var ids []string
+	cursor := ""
+	for {
+		page, next, err := c.cfg.Tags.Page(ctx, core.TagKey(workflow, tag), cursor, 1000)
+		if err != nil {
+			return nil, fmt.Errorf("client: ids of tag %s of %s: %w", tag, workflow, err)
+		}
+		for _, id := range page {
+			ids = append(ids, string(id))
+		}
+		if next == "" {
+			return ids, nil
+		}
+		cursor = next
+	}
 }

@@ -331,6 +331,10 @@ func (e *engine) closeChannels(methodRunID string) {
 func (e *engine) endInstance(st State) {
 	s := e.s
 	s.Result = &Result{State: st, EndedAt: e.now}
+	for _, t := range s.Tags {
+		// A customId value is free again, and by-tag commands stop here.
+		e.emit(TagOut(&RemoveTagFromWorkflow{Workflow: s.WorkflowName, Tag: t, WorkflowID: s.WorkflowID}))
+	}
 	s.Methods, s.Channels, s.Buffer, s.Running = nil, nil, nil, nil
 	s.Props, s.PropValues = "", nil
 }

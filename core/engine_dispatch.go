@@ -12,7 +12,7 @@ func (e *engine) dispatchWorkflow(m *DispatchWorkflow) error {
 	client := waitingClient(m.Requester, m.ClientWaiting)
 	if e.s != nil {
 		// A duplicate, or a second dispatch with the same id: attach.
-		e.attach(m.WorkflowID, m.Requester, client)
+		e.attach(m.WorkflowID, m.WorkflowID, m.Requester, client)
 		return nil
 	}
 	e.s = &WorkflowState{
@@ -39,29 +39,44 @@ func waitingClient(r *Requester, waiting bool) string {
 }
 
 // attach makes a late requester wait for a method run's outcome, or answers
-// it at once when the outcome is known.
-func (e *engine) attach(methodRunID string, r *Requester, client string) {
+// it at once when the outcome is known. as is the id the requester knows
+// the run by (methodRunID unless it dispatched under another id).
+func (e *engine) attach(methodRunID, as string, r *Requester, client string) {
 	if client == "" && !r.IsWorkflow() {
 		return
 	}
 	if run := e.s.Method(methodRunID); run != nil {
 		switch {
 		case run.Returned:
-			e.replyTo(r, client, run.ID, run.Name, MethodCompleted, run.Value, nil)
+			e.replyTo(r, client, as, run.Name, MethodCompleted, run.Value, nil)
 		case run.Failure != nil:
 			// Failed and waiting for a retry: say so now; after a retry the
 			// caller can wait again.
-			e.replyTo(r, client, run.ID, run.Name, MethodFailed, nil, run.Failure)
-		case client != "" && !slices.Contains(run.WaitingClients, client):
-			run.WaitingClients = append(run.WaitingClients, client)
+			e.replyTo(r, client, as, run.Name, MethodFailed, nil, run.Failure)
+		case as == run.ID && !r.IsWorkflow():
+			if !slices.Contains(run.WaitingClients, client) {
+				run.WaitingClients = append(run.WaitingClients, client)
+			}
+		case as == run.ID && r.IsWorkflow() && run.Requester != nil && *run.Requester == *r:
+			// The requester that started the run: it is answered anyway.
+		default:
+			w := Attached{Requester: r, Client: client, As: as}
+			if !slices.ContainsFunc(run.Attached, w.same) {
+				run.Attached = append(run.Attached, w)
+			}
 		}
 		return
 	}
 	if res := e.s.EndedMethod(methodRunID); res != nil {
-		e.replyTo(r, client, res.MethodRunID, res.Name, kindOf(res.State), res.Value, res.Error)
+		e.replyTo(r, client, as, res.Name, kindOf(res.State), res.Value, res.Error)
 		return
 	}
-	e.replyTo(r, client, methodRunID, "", MethodUnknown, nil, e.unknownError(methodRunID))
+	e.replyTo(r, client, as, "", MethodUnknown, nil, e.unknownError(methodRunID))
+}
+
+func (a Attached) same(b Attached) bool {
+	return a.Client == b.Client && a.As == b.As && (a.Requester == nil) == (b.Requester == nil) &&
+		(a.Requester == nil || *a.Requester == *b.Requester)
 }
 
 func kindOf(s State) OutcomeKind {
@@ -92,7 +107,7 @@ func (e *engine) startMethod(run *MethodRun) {
 func (e *engine) dispatchMethod(m *DispatchMethod) {
 	client := waitingClient(m.Requester, m.ClientWaiting)
 	if e.s.Method(m.MethodRunID) != nil || e.s.EndedMethod(m.MethodRunID) != nil {
-		e.attach(m.MethodRunID, m.Requester, client)
+		e.attach(m.MethodRunID, m.MethodRunID, m.Requester, client)
 		return
 	}
 	run := &MethodRun{ID: m.MethodRunID, Name: m.Method, Input: m.Input, Requester: m.Requester}
@@ -103,12 +118,19 @@ func (e *engine) dispatchMethod(m *DispatchMethod) {
 }
 
 func (e *engine) waitWorkflow(m *WaitWorkflow) {
-	r := &Requester{Client: m.Client}
+	r := m.Requester
+	if r == nil {
+		r = &Requester{Client: m.Client}
+	}
+	as := m.As
+	if as == "" {
+		as = m.MethodRunID
+	}
 	if e.s == nil {
-		e.replyMissing(r, m.Client, m.Workflow, m.WorkflowID, m.MethodRunID)
+		e.replyMissing(r, m.Client, m.Workflow, m.WorkflowID, as)
 		return
 	}
-	e.attach(m.MethodRunID, r, m.Client)
+	e.attach(m.MethodRunID, as, r, m.Client)
 }
 
 // onMissing answers messages for an instance that does not exist or has
@@ -148,6 +170,10 @@ func (e *engine) reply(run *MethodRun, kind OutcomeKind, value []byte, err *Erro
 		e.replyTo(nil, c, run.ID, run.Name, kind, value, err)
 	}
 	run.WaitingClients = nil
+	for _, a := range run.Attached {
+		e.replyTo(a.Requester, a.Client, a.As, run.Name, kind, value, err)
+	}
+	run.Attached = nil
 	if run.Requester.IsWorkflow() {
 		e.replyTo(run.Requester, "", run.ID, run.Name, kind, value, err)
 	}

@@ -115,8 +115,16 @@ func (e *engine) carryOut(run *MethodRun, c *Command, trigger time.Time, index i
 			delay(TaskTimedOut, trigger.Add(c.Timeout))
 		}
 	case KindChild:
-		e.emit(Out{Topic: Topic(PrefixWorkflowCmd, c.Workflow), Key: c.ID, Subject: c.ID, Msg: &DispatchWorkflow{
-			WorkflowID: c.ID, Workflow: c.Workflow, Method: c.Method, Input: c.Input, Tags: c.Tags, Meta: c.Meta, Requester: me}})
+		outs, err := DispatchOuts(&DispatchWorkflow{
+			WorkflowID: c.ID, Workflow: c.Workflow, Method: c.Method, Input: c.Input, Tags: c.Tags, Meta: c.Meta, Requester: me})
+		if err != nil {
+			// Checked when the command was recorded; never reached.
+			outs = []Out{{Topic: Topic(PrefixWorkflowCmd, c.Workflow), Key: c.ID, Subject: c.ID, Msg: &DispatchWorkflow{
+				WorkflowID: c.ID, Workflow: c.Workflow, Method: c.Method, Input: c.Input, Meta: c.Meta, Requester: me}}}
+		}
+		for _, o := range outs {
+			e.emit(o)
+		}
 		if c.Timeout > 0 {
 			delay(ChildTimedOut, trigger.Add(c.Timeout))
 		}

@@ -341,7 +341,7 @@ func checkTaskThenReturn(t *testing.T, f goldenFile, r []goldenResult) {
 	if wt := msgOf[*ExecuteWorkflowTask](t, r[2], 2); wt.Index != 2 || len(wt.Method.Steps) != 1 || !wt.Method.Steps[0].Decided() {
 		t.Errorf("step 2: second workflow task does not carry the decided step")
 	}
-	wantTypes(t, 3, r[3], "weft.client.MethodCompleted")
+	wantTypes(t, 3, r[3], "weft.client.MethodCompleted", "weft.tag.RemoveTagFromWorkflow") // the customId is free again
 	wantOutcome(t, 3, r[3], "c1", MethodCompleted, `{"receipt":"r-1"}`)
 	s := r[3].state
 	if s.Result == nil || s.Result.State != StateCompleted || len(s.Methods) > 0 || s.Running != nil || len(s.PropValues) > 0 {

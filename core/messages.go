@@ -48,13 +48,18 @@ type DispatchMethod struct {
 	ClientWaiting bool            `json:"clientWaiting,omitempty"`
 }
 
-// WaitWorkflow asks for a method run's outcome on the client's response topic.
+// WaitWorkflow asks for a method run's outcome on the client's response
+// topic, or, with Requester, for a workflow method run (a parent whose
+// customId dispatch found the instance running). As, when set, is the id
+// the requester knows the run by, used in the answer.
 type WaitWorkflow struct {
 	Version
-	WorkflowID  string `json:"workflowId"`
-	Workflow    string `json:"workflow"`
-	MethodRunID string `json:"methodRunId"`
-	Client      string `json:"client"`
+	WorkflowID  string     `json:"workflowId"`
+	Workflow    string     `json:"workflow"`
+	MethodRunID string     `json:"methodRunId"`
+	Client      string     `json:"client,omitempty"`
+	Requester   *Requester `json:"requester,omitempty"`
+	As          string     `json:"as,omitempty"`
 }
 
 // CancelWorkflow cancels one method run, or the whole instance when
@@ -256,6 +261,10 @@ var messageFactories = func() map[string]func() Message {
 	add(func() Message { return &WorkflowTaskFailed{} })
 	add(func() Message { return &ExecuteTask{} })
 	add(func() Message { return &ExecuteWorkflowTask{} })
+	add(func() Message { return &AddTagToWorkflow{} })
+	add(func() Message { return &RemoveTagFromWorkflow{} })
+	add(func() Message { return &DispatchWorkflowByCustomID{} })
+	add(func() Message { return &WorkflowByTag{} })
 	for _, k := range []ResultKind{TaskCompleted, TaskFailed, TaskTimedOut, ChildCompleted, ChildFailed, ChildCanceled, ChildTimedOut, ChildUnknown, TimerCompleted} {
 		add(func() Message { return &CommandResult{Kind: k} })
 	}

@@ -65,7 +65,11 @@ type MethodRun struct {
 	Input          json.RawMessage `json:"input,omitempty"`
 	Requester      *Requester      `json:"requester,omitempty"`
 	WaitingClients []string        `json:"waitingClients,omitempty"`
-	IndexAtStart   int64           `json:"indexAtStart"`
+	// Attached are requesters that joined the run after it started (a
+	// parent workflow or a client that dispatched the same customId), each
+	// answered under the id it knows the run by.
+	Attached     []Attached `json:"attached,omitempty"`
+	IndexAtStart int64      `json:"indexAtStart"`
 	// StartedAt is the trigger instant of the run's first workflow task:
 	// what Now returns before the first step.
 	StartedAt    time.Time       `json:"startedAt,omitzero"`
@@ -81,6 +85,15 @@ type MethodRun struct {
 	// LastTrigger is the trigger instant of the method's last workflow task,
 	// reused by RetryWorkflowTask so command ids do not change.
 	LastTrigger time.Time `json:"lastTrigger,omitzero"`
+}
+
+// Attached is a requester waiting for a method run it did not start.
+type Attached struct {
+	Requester *Requester `json:"requester,omitempty"`
+	Client    string     `json:"client,omitempty"`
+	// As is the method run id the requester knows the run by (its own
+	// dispatch id), used in the answer.
+	As string `json:"as"`
 }
 
 // Channel is an open signal reception.

@@ -26,6 +26,9 @@ type Options struct {
 	// Store keeps workflow states (default: in memory). The caller keeps
 	// ownership: Stop does not close it.
 	Store storage.KeyValue
+	// Tags keeps the ids of the instances carrying each tag (default: in
+	// memory); the caller keeps ownership.
+	Tags storage.KeySet
 	// Transport carries the messages between the roles (default: in
 	// memory). The caller keeps ownership: Stop does not close it.
 	Transport transport.Transport
@@ -40,7 +43,7 @@ type Runtime struct {
 // Start runs the roles for everything registered in reg.
 func Start(ctx context.Context, reg *weft.Registry, o Options) (*Runtime, error) {
 	rt, err := bootstrap.StartEmbedded(ctx, bootstrap.Embedded{Registry: reg, Concurrency: o.Concurrency,
-		DisableFastPath: o.DisableFastPath, Store: o.Store, Transport: o.Transport, Logger: o.Logger})
+		DisableFastPath: o.DisableFastPath, Store: o.Store, Tags: o.Tags, Transport: o.Transport, Logger: o.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/weftio/weft/internal/bootstrap"
 	"github.com/weftio/weft/internal/config"
 	"github.com/weftio/weft/internal/testenv"
-	"github.com/weftio/weft/storage"
 	"github.com/weftio/weft/transport"
 )
 
@@ -41,7 +40,7 @@ func load(t *testing.T, env map[string]string) *config.Config {
 }
 
 // open opens the storage and transport of cfg, closed when the test ends.
-func open(t *testing.T, cfg *config.Config) (storage.KeyValue, transport.Transport) {
+func open(t *testing.T, cfg *config.Config) (*bootstrap.Stores, transport.Transport) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -59,7 +58,7 @@ func open(t *testing.T, cfg *config.Config) (storage.KeyValue, transport.Transpo
 			t.Errorf("close transport: %v", err)
 		}
 	})
-	return stores.KeyValue, tr
+	return stores, tr
 }
 
 // combinations runs fn as a subtest for every transport × storage pair.

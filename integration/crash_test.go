@@ -132,7 +132,8 @@ func TestWorkerKilledMidWorkflow(t *testing.T) {
 		env["WEFT_WORKER_SHUTDOWN_GRACE"] = "5s"
 
 		cfg := load(t, env)
-		kv, trans := open(t, cfg)
+		stores, trans := open(t, cfg)
+		kv := stores.KeyValue
 		reg := weft.NewRegistry()
 		if err := chain.Register(reg, "", 0); err != nil {
 			t.Fatal(err)

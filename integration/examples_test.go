@@ -27,7 +27,8 @@ func TestExamples(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				cfg := load(t, settings(t, st, tr))
-				kv, trans := open(t, cfg)
+				stores, trans := open(t, cfg)
+				kv := stores.KeyValue
 				if st == "postgres" && tr == "pgqueue" {
 					// One database: state writes and messages commit together.
 					tkv, ok1 := kv.(storage.TxKeyValue)
@@ -43,7 +44,7 @@ func TestExamples(t *testing.T) {
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 				defer cancel()
-				rt, err := embedded.Start(ctx, reg, embedded.Options{Store: kv, Transport: trans, DisableFastPath: !fast})
+				rt, err := embedded.Start(ctx, reg, embedded.Options{Store: kv, Tags: stores.KeySet, Transport: trans, DisableFastPath: !fast})
 				if err != nil {
 					t.Fatalf("start: %v", err)
 				}

@@ -51,7 +51,7 @@ func startExamples(ctx context.Context, out io.Writer, quiet bool) (*app, error)
 	if err := examples.Register(reg, out); err != nil {
 		return nil, errors.Join(err, tr.Close(), stores.Close())
 	}
-	rt, err := embedded.Start(ctx, reg, embedded.Options{Store: stores.KeyValue, Transport: tr, Logger: logger,
+	rt, err := embedded.Start(ctx, reg, embedded.Options{Store: stores.KeyValue, Tags: stores.KeySet, Transport: tr, Logger: logger,
 		Concurrency: cfg.Worker.Concurrency})
 	if err != nil {
 		return nil, errors.Join(err, tr.Close(), stores.Close())

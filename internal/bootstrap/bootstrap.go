@@ -26,6 +26,8 @@ type Embedded struct {
 	// Transport and Store default to the in-memory drivers.
 	Transport transport.Transport
 	Store     storage.KeyValue
+	// Tags keeps the tag engine's id sets (default: in memory).
+	Tags storage.KeySet
 	// Concurrency is the number of lanes per role (default 8).
 	Concurrency int
 	// FastPath runs workflow tasks inside the state engine (default on;
@@ -41,12 +43,14 @@ type Runtime struct {
 	Client    *client.Client
 	Transport transport.Transport
 	Store     storage.KeyValue
+	Tags      storage.KeySet
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	errs    chan error
 	ownsTr  bool
 	ownsSt  bool
+	ownsTag bool
 	stopped sync.Once
 }
 
@@ -61,12 +65,15 @@ func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = 8
 	}
-	rt := &Runtime{Transport: cfg.Transport, Store: cfg.Store, errs: make(chan error, 4)}
+	rt := &Runtime{Transport: cfg.Transport, Store: cfg.Store, Tags: cfg.Tags, errs: make(chan error, 4)}
 	if rt.Transport == nil {
 		rt.Transport, rt.ownsTr = transportmemory.New(transportmemory.WithLogger(cfg.Logger)), true
 	}
 	if rt.Store == nil {
 		rt.Store, rt.ownsSt = storagememory.New(), true
+	}
+	if rt.Tags == nil {
+		rt.Tags, rt.ownsTag = storagememory.New(), true
 	}
 	var fns []functions.Function
 	if wfs := cfg.Registry.Workflows(); len(wfs) > 0 {
@@ -79,7 +86,12 @@ func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
 		if err != nil {
 			return nil, err
 		}
-		fns = append(fns, eng)
+		tags, err := functions.NewTagEngine(functions.TagEngineConfig{Workflows: wfs, Tags: rt.Tags, Store: rt.Store,
+			Retention: cfg.Retention, Logger: cfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+		fns = append(fns, eng, tags)
 	}
 	ex, err := functions.NewExecutor(functions.ExecutorConfig{Registry: cfg.Registry, Logger: cfg.Logger})
 	if err != nil {
@@ -115,7 +127,7 @@ func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
 			return nil, ctx.Err()
 		}
 	}
-	c, err := client.New(ctx, client.Config{Transport: rt.Transport, Store: rt.Store, Registry: cfg.Registry, Logger: cfg.Logger})
+	c, err := client.New(ctx, client.Config{Transport: rt.Transport, Store: rt.Store, Tags: rt.Tags, Registry: cfg.Registry, Logger: cfg.Logger})
 	if err != nil {
 		cancel()
 		rt.wg.Wait()
@@ -142,6 +154,9 @@ func (rt *Runtime) Stop() error {
 		}
 		if rt.ownsSt {
 			errs = append(errs, rt.Store.Close())
+		}
+		if rt.ownsTag {
+			errs = append(errs, rt.Tags.Close())
 		}
 	})
 	return errors.Join(errs...)

@@ -54,7 +54,7 @@ func run(ctx context.Context) error {
 	if err := chain.Register(reg, os.Getenv("CHAIN_TASK_LOG"), pause); err != nil {
 		return errors.Join(err, tr.Close(), stores.Close())
 	}
-	rt, err := embedded.Start(ctx, reg, embedded.Options{Store: stores.KeyValue, Transport: tr, Logger: logger,
+	rt, err := embedded.Start(ctx, reg, embedded.Options{Store: stores.KeyValue, Tags: stores.KeySet, Transport: tr, Logger: logger,
 		Concurrency: cfg.Worker.Concurrency})
 	if err != nil {
 		return errors.Join(err, tr.Close(), stores.Close())

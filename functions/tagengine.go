@@ -1,0 +1,185 @@
+package functions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/weftio/weft/core"
+	"github.com/weftio/weft/storage"
+)
+
+// DefaultTagPageSize is how many instance ids one by-tag step fans out to.
+const DefaultTagPageSize = 1000
+
+// TagEngineConfig configures the tag-engine role.
+type TagEngineConfig struct {
+	// Workflows whose workflow-tag topics are consumed (required).
+	Workflows []string
+	// Tags stores the instance ids of each (workflow, tag) (required).
+	Tags storage.KeySet
+	// PageSize bounds the ids a by-tag command reaches per step (default
+	// DefaultTagPageSize); the rest follow in continuation messages.
+	PageSize int
+	// Store, when set, remembers for Retention which running instance a
+	// customId dispatch was attached to, so a client awaiting it later
+	// finds that instance even after it ended and released its customId.
+	Store     storage.KeyValue
+	Retention time.Duration
+	Source    string
+	Clock     func() time.Time
+	Logger    *slog.Logger
+}
+
+// TagEngine is the tag-engine role: it keeps the ids of the instances
+// carrying each tag, starts customId workflows at most once per value, and
+// fans by-tag commands out to the instances, a page at a time.
+type TagEngine struct {
+	cfg TagEngineConfig
+}
+
+// NewTagEngine validates cfg and returns the role.
+func NewTagEngine(cfg TagEngineConfig) (*TagEngine, error) {
+	if len(cfg.Workflows) == 0 {
+		return nil, errors.New("tag engine: no workflow")
+	}
+	if cfg.Tags == nil {
+		return nil, errors.New("tag engine: Tags (a key-set store) is required")
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = DefaultTagPageSize
+	}
+	if cfg.Source == "" {
+		cfg.Source = "weft/tag-engine"
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = 7 * 24 * time.Hour
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &TagEngine{cfg: cfg}, nil
+}
+
+// Name implements Function.
+func (t *TagEngine) Name() string { return "tag-engine" }
+
+// Subscriptions implements Function: workflow-tag:<W>, keyed by tag, so the
+// messages of one tag are handled one at a time, in order.
+func (t *TagEngine) Subscriptions() []Subscription {
+	subs := make([]Subscription, 0, len(t.cfg.Workflows))
+	for _, w := range t.cfg.Workflows {
+		subs = append(subs, Subscription{Topic: core.Topic(core.PrefixWorkflowTag, w), Keyed: true})
+	}
+	return subs
+}
+
+// Handle implements Function.
+func (t *TagEngine) Handle(ctx context.Context, in core.Envelope) (Result, error) {
+	msg, err := core.DecodeMessage(in)
+	if err != nil {
+		return Result{}, err
+	}
+	workflow, tag, ok := core.TagTarget(msg)
+	if !ok {
+		return Result{}, Permanent(fmt.Sprintf("message type %s is not handled by the tag engine", in.Type), nil)
+	}
+	if workflow == "" || tag == "" {
+		return Result{}, Permanent(fmt.Sprintf("%s %s names no workflow or tag", in.Type, in.ID), nil)
+	}
+	key := core.TagKey(workflow, tag)
+	var outs []core.Out
+	switch m := msg.(type) {
+	case *core.AddTagToWorkflow:
+		if m.WorkflowID == "" {
+			return Result{}, Permanent(fmt.Sprintf("AddTagToWorkflow %s names no workflow id", in.ID), nil)
+		}
+		if err := t.cfg.Tags.Add(ctx, key, []byte(m.WorkflowID)); err != nil {
+			return Result{}, Unavailable(fmt.Errorf("tag %s of %s: add %s: %w", tag, workflow, m.WorkflowID, err))
+		}
+	case *core.RemoveTagFromWorkflow:
+		if err := t.cfg.Tags.Remove(ctx, key, []byte(m.WorkflowID)); err != nil {
+			return Result{}, Unavailable(fmt.Errorf("tag %s of %s: remove %s: %w", tag, workflow, m.WorkflowID, err))
+		}
+	case *core.DispatchWorkflowByCustomID:
+		if custom, err := core.CustomIDTag([]string{tag}); err != nil || custom == "" || m.Dispatch.WorkflowID == "" {
+			return Result{}, Permanent(fmt.Sprintf("DispatchWorkflowByCustomId %s: tag %q is not a customId tag, or no workflow id", in.ID, tag), nil)
+		}
+		page, _, err := t.cfg.Tags.Page(ctx, key, "", 2)
+		if err != nil {
+			return Result{}, Unavailable(fmt.Errorf("tag %s of %s: read: %w", tag, workflow, err))
+		}
+		ids := strs(page)
+		aliasKey := "customId-alias|" + workflow + "|" + m.Dispatch.WorkflowID
+		switch {
+		case t.cfg.Store == nil:
+		case m.WaitOnly && len(ids) == 0:
+			// Nothing runs under the tag now: if this dispatch was attached
+			// to an instance, wait for that one (its result is kept).
+			v, err := storage.ReadValue(ctx, t.cfg.Store, aliasKey)
+			if err != nil {
+				return Result{}, Unavailable(fmt.Errorf("customId alias of %s: %w", m.Dispatch.WorkflowID, err))
+			}
+			if v != nil {
+				ids = []string{string(v)}
+			}
+		case !m.WaitOnly && len(ids) > 0 && ids[0] != m.Dispatch.WorkflowID:
+			if err := putAlias(ctx, t.cfg.Store, aliasKey, ids[0], t.cfg.Retention); err != nil {
+				return Result{}, Unavailable(fmt.Errorf("customId alias of %s: %w", m.Dispatch.WorkflowID, err))
+			}
+		}
+		var start bool
+		outs, start = core.CustomIDDispatch(m, ids)
+		if start {
+			// Recorded before the dispatch goes out: a crash in between
+			// finds the id and sends the same dispatch again.
+			if err := t.cfg.Tags.Add(ctx, key, []byte(m.Dispatch.WorkflowID)); err != nil {
+				return Result{}, Unavailable(fmt.Errorf("tag %s of %s: add %s: %w", tag, workflow, m.Dispatch.WorkflowID, err))
+			}
+		}
+	case *core.WorkflowByTag:
+		ids, next, err := t.cfg.Tags.Page(ctx, key, m.Cursor, t.cfg.PageSize)
+		if err != nil {
+			return Result{}, Unavailable(fmt.Errorf("tag %s of %s: read from %q: %w", tag, workflow, m.Cursor, err))
+		}
+		if outs, err = core.FanOut(m, strs(ids), next); err != nil {
+			return Result{}, Permanent("invalid by-tag command", err)
+		}
+	}
+	now := t.cfg.Clock()
+	envs := make([]core.Envelope, 0, len(outs))
+	for _, o := range outs {
+		env, err := core.BuildEnvelope(o, in.ID, in.Time, t.cfg.Source, now)
+		if err != nil {
+			return Result{}, Permanent("output does not encode", err)
+		}
+		envs = append(envs, env)
+	}
+	return Result{Outputs: envs}, nil
+}
+
+func strs(bs [][]byte) []string {
+	out := make([]string, len(bs))
+	for i, b := range bs {
+		out[i] = string(b)
+	}
+	return out
+}
+
+// putAlias writes key = value unless already there.
+func putAlias(ctx context.Context, kv storage.KeyValue, key, value string, ttl time.Duration) error {
+	old, version, err := kv.Get(ctx, key)
+	if err != nil || (version > 0 && string(old) == value) {
+		return err
+	}
+	_, err = kv.Put(ctx, key, []byte(value), version, ttl)
+	if errors.Is(err, storage.ErrVersionConflict) {
+		return nil // written meanwhile by a duplicate of this message
+	}
+	return err
+}

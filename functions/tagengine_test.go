@@ -1,0 +1,110 @@
+package functions_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/weftio/weft/core"
+	"github.com/weftio/weft/functions"
+	"github.com/weftio/weft/storage/memory"
+)
+
+func tagEnvelope(t *testing.T, m core.Message, id string) core.Envelope {
+	t.Helper()
+	env, err := core.BuildEnvelope(core.TagOut(m), id, time.Unix(1, 0), "test", time.Unix(1, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+// TestByTagFansOutInPages checks a by-tag command reaches every tagged
+// instance exactly once, a page per step, skipping the sender, and that
+// handling a step twice yields the same envelopes.
+func TestByTagFansOutInPages(t *testing.T) {
+	ctx := context.Background()
+	ks := memory.New()
+	eng, err := functions.NewTagEngine(functions.TagEngineConfig{Workflows: []string{"W"}, Tags: ks, PageSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range 8 {
+		id := string(rune('a' + i))
+		if _, err := eng.Handle(ctx, tagEnvelope(t, &core.AddTagToWorkflow{Workflow: "W", Tag: "batch", WorkflowID: id}, "add-"+id)); err != nil {
+			t.Fatal(err)
+		}
+		if id != "c" {
+			want = append(want, id)
+		}
+	}
+	cmd, err := core.NewWorkflowByTag("W", "batch", &core.CancelWorkflow{Workflow: "W"}, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := tagEnvelope(t, cmd, "by-tag-1")
+	var got []string
+	for steps := 0; ; steps++ {
+		if steps > 5 {
+			t.Fatal("fan-out does not end")
+		}
+		res, err := eng.Handle(ctx, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := eng.Handle(ctx, env)
+		if err != nil || len(again.Outputs) != len(res.Outputs) || (len(res.Outputs) > 0 && again.Outputs[0].ID != res.Outputs[0].ID) {
+			t.Fatalf("handling a step twice gave other envelopes")
+		}
+		var cont *core.Envelope
+		for _, o := range res.Outputs {
+			m, err := core.DecodeMessage(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch m := m.(type) {
+			case *core.CancelWorkflow:
+				if o.Topic != "workflow-cmd:W" || o.PartitionKey != m.WorkflowID {
+					t.Errorf("cancel of %s sent to %s key %s", m.WorkflowID, o.Topic, o.PartitionKey)
+				}
+				got = append(got, m.WorkflowID)
+			case *core.WorkflowByTag:
+				o := o
+				cont = &o
+			default:
+				t.Fatalf("unexpected output %T", m)
+			}
+		}
+		if cont == nil {
+			break
+		}
+		env = *cont
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("cancelled %v, want %v", got, want)
+	}
+}
+
+func TestTagEngineRejectsBadInput(t *testing.T) {
+	ks := memory.New()
+	// With a member under the tag, a by-tag command must be decodable.
+	if err := ks.Add(context.Background(), core.TagKey("W", "t"), []byte("i1")); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := functions.NewTagEngine(functions.TagEngineConfig{Workflows: []string{"W"}, Tags: ks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, m := range map[string]core.Message{
+		"not a customId tag": &core.DispatchWorkflowByCustomID{Tag: "plain", Dispatch: core.DispatchWorkflow{Workflow: "W", WorkflowID: "x", Method: "m"}},
+		"no workflow id":     &core.AddTagToWorkflow{Workflow: "W", Tag: "t"},
+		"bad by-tag command": &core.WorkflowByTag{Workflow: "W", Tag: "t", Type: "weft.cmd.DispatchWorkflow", Data: []byte(`{"v":1}`)},
+	} {
+		if _, err := eng.Handle(context.Background(), tagEnvelope(t, m, "bad")); !functions.IsPermanent(err) {
+			t.Errorf("%s: %v, want a permanent error", name, err)
+		}
+	}
+}
