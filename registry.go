@@ -32,8 +32,9 @@ func NewRegistry() *Registry {
 type taskImpl struct {
 	inType  reflect.Type
 	run     func(ctx TaskContext, in json.RawMessage) (json.RawMessage, error)
-	retry   core.RetryPolicy
-	timeout time.Duration
+	retry     core.RetryPolicy
+	timeout   time.Duration
+	delegated bool
 }
 
 type workflowImpl struct {
@@ -66,6 +67,14 @@ func WithRetry(p core.RetryPolicy) TaskOption { return func(t *taskImpl) { t.ret
 // WithExecutionTimeout bounds each attempt; the task's context is cancelled
 // when it expires and the attempt fails (and may be retried).
 func WithExecutionTimeout(d time.Duration) TaskOption { return func(t *taskImpl) { t.timeout = d } }
+
+// Delegated declares that the task completes later: an attempt that
+// returns without error has handed the work to an outside system (its
+// return value is ignored), which completes the task through the client
+// with the task id from TaskContext.Info (client.CompleteDelegatedTask or
+// client.FailDelegatedTask). A completion that arrives before the
+// delegation is recorded is kept until it is.
+func Delegated() TaskOption { return func(t *taskImpl) { t.delegated = true } }
 
 // RetryPolicy is the task retry policy; see core.RetryPolicy.
 type RetryPolicy = core.RetryPolicy

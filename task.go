@@ -92,7 +92,7 @@ func (r *Registry) RunTask(ctx context.Context, t *core.ExecuteTask) (core.TaskO
 		}
 	}
 	if res.err == nil {
-		return core.TaskOutcome{Value: res.v}, impl.retry, nil
+		return core.TaskOutcome{Value: res.v, Delegated: impl.delegated}, impl.retry, nil
 	}
 	if ctx.Err() != nil {
 		// The runtime is stopping: this attempt did not fail, it was

@@ -341,3 +341,27 @@ func (c *Client) WorkflowIDsByTag(ctx context.Context, workflow, tag string) ([]
 		cursor = next
 	}
 }
+
+// CompleteDelegatedTask completes a delegated task (see weft.Delegated)
+// with value, the task's JSON result. taskID is the id the task saw in its
+// TaskContext.Info. A completion sent before the task's attempt returned is
+// kept until the delegation is recorded; only the first completion counts.
+func (c *Client) CompleteDelegatedTask(ctx context.Context, service, taskID string, value json.RawMessage) error {
+	if service == "" || taskID == "" {
+		return &core.Error{Code: core.CodeBadInput, Service: service, TaskID: taskID, Message: "service and task id are required"}
+	}
+	if len(value) > 0 && !json.Valid(value) {
+		return &core.Error{Code: core.CodeBadInput, Service: service, TaskID: taskID, Message: "value is not valid JSON"}
+	}
+	return c.sendOuts(ctx, core.TaskTagOut(&core.CompleteDelegatedTask{TaskID: taskID, Service: service, Value: value}))
+}
+
+// FailDelegatedTask fails a delegated task with message; the caller's
+// workflow sees a task failure.
+func (c *Client) FailDelegatedTask(ctx context.Context, service, taskID, message string) error {
+	if service == "" || taskID == "" {
+		return &core.Error{Code: core.CodeBadInput, Service: service, TaskID: taskID, Message: "service and task id are required"}
+	}
+	return c.sendOuts(ctx, core.TaskTagOut(&core.CompleteDelegatedTask{TaskID: taskID, Service: service,
+		Error: &core.Error{Code: core.CodeTaskFailed, Message: message}}))
+}

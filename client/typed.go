@@ -100,3 +100,13 @@ func Signal[T any](ctx context.Context, c *Client, ch weft.ChannelRef[T], workfl
 	}
 	return c.SignalJSON(ctx, ch.Workflow(), workflowID, ch.Name(), weft.SignalType(v), data)
 }
+
+// CompleteTask completes the delegated task taskID of ref with a typed
+// value (see Client.CompleteDelegatedTask).
+func CompleteTask[I, O any](ctx context.Context, c *Client, ref weft.TaskRef[I, O], taskID string, value O) error {
+	b, err := json.Marshal(value)
+	if err != nil {
+		return &core.Error{Code: core.CodeBadInput, Service: ref.Service(), TaskID: taskID, Message: "value does not encode: " + err.Error()}
+	}
+	return c.CompleteDelegatedTask(ctx, ref.Service(), taskID, b)
+}

@@ -86,6 +86,9 @@ type TaskOutcome struct {
 	// Cause is the weft error behind the failure, if any (e.g. not
 	// registered, bad input, execution timed out).
 	Cause *Error
+	// Delegated: the attempt handed the work to an outside system, which
+	// completes the task later (Value is ignored).
+	Delegated bool
 }
 
 // DecideTask turns a task attempt's outcome into the messages to send: the
@@ -99,6 +102,9 @@ func DecideTask(t *ExecuteTask, o TaskOutcome, p RetryPolicy, now time.Time, r f
 		}
 		res.Workflow, res.WorkflowID, res.MethodRunID, res.CommandID, res.RetrySeq = req.Workflow, req.WorkflowID, req.MethodRunID, t.TaskID, t.RetrySeq
 		return []Out{{Topic: Topic(PrefixWorkflowEngine, req.Workflow), Key: req.WorkflowID, Subject: req.WorkflowID, Msg: res}}
+	}
+	if o.Failure == nil && o.Delegated {
+		return []Out{TaskTagOut(&SetDelegatedTask{TaskID: t.TaskID, Service: t.Service, Method: t.Method, RetrySeq: t.RetrySeq, Requester: req})}
 	}
 	if o.Failure == nil {
 		return reply(&CommandResult{Kind: TaskCompleted, Value: o.Value})

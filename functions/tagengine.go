@@ -2,6 +2,7 @@ package functions
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,8 +17,10 @@ const DefaultTagPageSize = 1000
 
 // TagEngineConfig configures the tag-engine role.
 type TagEngineConfig struct {
-	// Workflows whose workflow-tag topics are consumed (required).
+	// Workflows whose workflow-tag topics are consumed, and Services whose
+	// task-tag topics are (delegated tasks); at least one of them.
 	Workflows []string
+	Services  []string
 	// Tags stores the instance ids of each (workflow, tag) (required).
 	Tags storage.KeySet
 	// PageSize bounds the ids a by-tag command reaches per step (default
@@ -42,8 +45,11 @@ type TagEngine struct {
 
 // NewTagEngine validates cfg and returns the role.
 func NewTagEngine(cfg TagEngineConfig) (*TagEngine, error) {
-	if len(cfg.Workflows) == 0 {
-		return nil, errors.New("tag engine: no workflow")
+	if len(cfg.Workflows) == 0 && len(cfg.Services) == 0 {
+		return nil, errors.New("tag engine: no workflow or service")
+	}
+	if len(cfg.Services) > 0 && cfg.Store == nil {
+		return nil, errors.New("tag engine: Store (key-value) is required for the delegated tasks of services")
 	}
 	if cfg.Tags == nil {
 		return nil, errors.New("tag engine: Tags (a key-set store) is required")
@@ -72,9 +78,12 @@ func (t *TagEngine) Name() string { return "tag-engine" }
 // Subscriptions implements Function: workflow-tag:<W>, keyed by tag, so the
 // messages of one tag are handled one at a time, in order.
 func (t *TagEngine) Subscriptions() []Subscription {
-	subs := make([]Subscription, 0, len(t.cfg.Workflows))
+	subs := make([]Subscription, 0, len(t.cfg.Workflows)+len(t.cfg.Services))
 	for _, w := range t.cfg.Workflows {
 		subs = append(subs, Subscription{Topic: core.Topic(core.PrefixWorkflowTag, w), Keyed: true})
+	}
+	for _, s := range t.cfg.Services {
+		subs = append(subs, Subscription{Topic: core.Topic(core.PrefixTaskTag, s), Keyed: true})
 	}
 	return subs
 }
@@ -84,6 +93,9 @@ func (t *TagEngine) Handle(ctx context.Context, in core.Envelope) (Result, error
 	msg, err := core.DecodeMessage(in)
 	if err != nil {
 		return Result{}, err
+	}
+	if service, taskID, ok := core.TaskTagTarget(msg); ok {
+		return t.delegated(ctx, in, msg, service, taskID)
 	}
 	workflow, tag, ok := core.TagTarget(msg)
 	if !ok {
@@ -151,6 +163,10 @@ func (t *TagEngine) Handle(ctx context.Context, in core.Envelope) (Result, error
 			return Result{}, Permanent("invalid by-tag command", err)
 		}
 	}
+	return t.result(in, outs)
+}
+
+func (t *TagEngine) result(in core.Envelope, outs []core.Out) (Result, error) {
 	now := t.cfg.Clock()
 	envs := make([]core.Envelope, 0, len(outs))
 	for _, o := range outs {
@@ -161,6 +177,85 @@ func (t *TagEngine) Handle(ctx context.Context, in core.Envelope) (Result, error
 		envs = append(envs, env)
 	}
 	return Result{Outputs: envs}, nil
+}
+
+// delegatedRecord is what is known of a delegated task: its delegation,
+// its completion, or (briefly) both.
+type delegatedRecord struct {
+	Set  *core.SetDelegatedTask      `json:"set,omitempty"`
+	Done *core.CompleteDelegatedTask `json:"done,omitempty"`
+}
+
+// delegated joins a delegated task's delegation and completion, in
+// whichever order they come (both are keyed by task id, so handled one at
+// a time): the first is stored, the second answers the caller and deletes
+// the record. The answer is published before the deletion commits, so a
+// crash in between answers again (the engine drops the duplicate).
+func (t *TagEngine) delegated(ctx context.Context, in core.Envelope, msg core.Message, service, taskID string) (Result, error) {
+	if service == "" || taskID == "" {
+		return Result{}, Permanent(fmt.Sprintf("%s %s names no service or task id", in.Type, in.ID), nil)
+	}
+	if t.cfg.Store == nil {
+		return Result{}, Permanent("this tag engine keeps no delegated tasks (no store)", nil)
+	}
+	key := "delegated|" + service + "|" + taskID
+	raw, version, err := t.cfg.Store.Get(ctx, key)
+	if err != nil {
+		return Result{}, Unavailable(fmt.Errorf("delegated task %s: load: %w", taskID, err))
+	}
+	var rec delegatedRecord
+	if version > 0 {
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			return Result{}, Permanent("stored delegated task cannot be read", err)
+		}
+	}
+	switch m := msg.(type) {
+	case *core.SetDelegatedTask:
+		if rec.Set != nil && rec.Set.RetrySeq > m.RetrySeq {
+			return Result{}, nil // an older attempt's delegation
+		}
+		rec.Set = m
+	case *core.CompleteDelegatedTask:
+		if rec.Done != nil {
+			return Result{}, nil // completed already: the first completion wins
+		}
+		rec.Done = m
+	}
+	ttl := time.Duration(0)
+	if rec.Set == nil {
+		// A completion for a task not delegated (yet): kept for a while,
+		// so a delegation recorded late still finds it.
+		ttl = t.cfg.Retention
+	}
+	if rec.Set == nil || rec.Done == nil {
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return Result{}, Permanent("delegated task does not encode", err)
+		}
+		return Result{Commit: func(ctx context.Context) error {
+			if _, err := t.cfg.Store.Put(ctx, key, b, version, ttl); err != nil {
+				if errors.Is(err, storage.ErrVersionConflict) {
+					return fmt.Errorf("delegated task %s: %w", taskID, ErrConflict)
+				}
+				return Unavailable(fmt.Errorf("delegated task %s: save: %w", taskID, err))
+			}
+			return nil
+		}}, nil
+	}
+	res, err := t.result(in, core.DelegatedResult(rec.Set, rec.Done))
+	if err != nil {
+		return res, err
+	}
+	res.Commit = func(ctx context.Context) error {
+		if err := t.cfg.Store.Delete(ctx, key, version); err != nil {
+			if errors.Is(err, storage.ErrVersionConflict) {
+				return fmt.Errorf("delegated task %s: %w", taskID, ErrConflict)
+			}
+			return Unavailable(fmt.Errorf("delegated task %s: delete: %w", taskID, err))
+		}
+		return nil
+	}
+	return res, nil
 }
 
 func strs(bs [][]byte) []string {

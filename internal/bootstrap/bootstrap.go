@@ -86,12 +86,15 @@ func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
 		if err != nil {
 			return nil, err
 		}
-		tags, err := functions.NewTagEngine(functions.TagEngineConfig{Workflows: wfs, Tags: rt.Tags, Store: rt.Store,
+		fns = append(fns, eng)
+	}
+	if wfs, svcs := cfg.Registry.Workflows(), cfg.Registry.Services(); len(wfs)+len(svcs) > 0 {
+		tags, err := functions.NewTagEngine(functions.TagEngineConfig{Workflows: wfs, Services: svcs, Tags: rt.Tags, Store: rt.Store,
 			Retention: cfg.Retention, Logger: cfg.Logger})
 		if err != nil {
 			return nil, err
 		}
-		fns = append(fns, eng, tags)
+		fns = append(fns, tags)
 	}
 	ex, err := functions.NewExecutor(functions.ExecutorConfig{Registry: cfg.Registry, Logger: cfg.Logger})
 	if err != nil {
