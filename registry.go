@@ -30,8 +30,8 @@ func NewRegistry() *Registry {
 }
 
 type taskImpl struct {
-	inType  reflect.Type
-	run     func(ctx TaskContext, in json.RawMessage) (json.RawMessage, error)
+	inType    reflect.Type
+	run       func(ctx TaskContext, in json.RawMessage) (json.RawMessage, error)
 	retry     core.RetryPolicy
 	timeout   time.Duration
 	delegated bool
