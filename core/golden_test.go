@@ -268,6 +268,40 @@ var goldenChecks = map[string]goldenCheck{
 	"b_signal_buffered_or_timer": checkSignalBuffered,
 	"c_task_failure_retry_tasks": checkRetryTasks,
 	"d_duplicate_delivery":       checkDuplicates,
+	"e_customid_attach":          checkCustomIDAttach,
+}
+
+func checkCustomIDAttach(t *testing.T, f goldenFile, r []goldenResult) {
+	if len(r) != 6 {
+		t.Fatalf("%d steps", len(r))
+	}
+	if run := r[3].state.Method("ship-1"); run == nil || len(run.Attached) != 2 {
+		t.Fatalf("after two attaches and a duplicate, the run has %+v attached, want 2", run)
+	}
+	wantTypes(t, 4, r[4], "weft.engine.ChildCompleted", "weft.client.MethodCompleted", "weft.engine.ChildCompleted",
+		"weft.tag.RemoveTagFromWorkflow", "weft.tag.RemoveTagFromWorkflow")
+	answered := map[string]string{}
+	for i, m := range r[4].msgs {
+		switch m := m.(type) {
+		case *CommandResult:
+			answered[m.WorkflowID] = m.CommandID
+		case *MethodOutcome:
+			answered["client"] = m.MethodRunID
+		case *RemoveTagFromWorkflow:
+			if m.WorkflowID != "ship-1" || r[4].expect.Outputs[i].Key != m.Tag {
+				t.Errorf("tag removal %+v keyed %q", m, r[4].expect.Outputs[i].Key)
+			}
+		}
+	}
+	want := map[string]string{"shop-1": "ship-1", "shop-2": "ship-2", "client": "ship-3"}
+	for k, v := range want {
+		if answered[k] != v {
+			t.Errorf("step 4: %s answered under %q, want %q", k, answered[k], v)
+		}
+	}
+	if res := msgOf[*CommandResult](t, r[5], 5); res.WorkflowID != "shop-3" || res.CommandID != "ship-4" || res.Kind != ChildCompleted {
+		t.Errorf("step 5: late attach answered %+v", res)
+	}
 }
 
 // outputsOf returns the step's outputs of a message type.
