@@ -322,15 +322,25 @@ func (c *Client) CompleteTimersByTag(ctx context.Context, workflow, tag string) 
 // WorkflowIDsByTag lists the ids of the running instances of workflow
 // tagged tag. It needs Config.Tags.
 func (c *Client) WorkflowIDsByTag(ctx context.Context, workflow, tag string) ([]string, error) {
+	return c.idsByTag(ctx, core.TagKey(workflow, tag), "workflow "+workflow)
+}
+
+// TaskIDsByTag lists the ids of the tasks of service tagged tag that have
+// not completed (failed tasks keep their tags). It needs Config.Tags.
+func (c *Client) TaskIDsByTag(ctx context.Context, service, tag string) ([]string, error) {
+	return c.idsByTag(ctx, core.TaskTagKey(service, tag), "service "+service)
+}
+
+func (c *Client) idsByTag(ctx context.Context, key, of string) ([]string, error) {
 	if c.cfg.Tags == nil {
-		return nil, errors.New("client: WorkflowIDsByTag needs Config.Tags (the tag engine's key-set store)")
+		return nil, errors.New("client: ids by tag need Config.Tags (the tag engine's key-set store)")
 	}
 	var ids []string
 	cursor := ""
 	for {
-		page, next, err := c.cfg.Tags.Page(ctx, core.TagKey(workflow, tag), cursor, 1000)
+		page, next, err := c.cfg.Tags.Page(ctx, key, cursor, 1000)
 		if err != nil {
-			return nil, fmt.Errorf("client: ids of tag %s of %s: %w", tag, workflow, err)
+			return nil, fmt.Errorf("client: ids of %s: %w", of, err)
 		}
 		for _, id := range page {
 			ids = append(ids, string(id))

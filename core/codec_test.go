@@ -56,6 +56,8 @@ func sampleMessages() []Message {
 		&DispatchMethod{WorkflowID: "order-42", Workflow: "Checkout", MethodRunID: "m-2", Method: "cancelLine", Input: json.RawMessage(`3`), Requester: req, ClientWaiting: true},
 		&WaitWorkflow{WorkflowID: "order-42", Workflow: "Checkout", MethodRunID: "order-42", Client: "web-1", Requester: req, As: "order-43"},
 		&AddTagToWorkflow{Workflow: "Checkout", Tag: "vip", WorkflowID: "order-42"},
+		&AddTaskTag{Service: "Billing", Tag: "batch", TaskID: "t-1"},
+		&RemoveTaskTag{Service: "Billing", Tag: "batch", TaskID: "t-1"},
 		&SetDelegatedTask{TaskID: "t-1", Service: "Billing", Method: "charge", RetrySeq: 2, Requester: req},
 		&CompleteDelegatedTask{TaskID: "t-1", Service: "Billing", Value: json.RawMessage(`{"ok":true}`), Error: sampleError()},
 		&RemoveTagFromWorkflow{Workflow: "Checkout", Tag: "vip", WorkflowID: "order-42"},

@@ -12,6 +12,7 @@ type SetDelegatedTask struct {
 	Method    string     `json:"method"`
 	RetrySeq  int        `json:"retrySeq,omitempty"`
 	Requester *Requester `json:"requester"`
+	Tags      []string   `json:"tags,omitempty"`
 }
 
 // CompleteDelegatedTask carries the outcome of a delegated task from an
@@ -24,6 +25,43 @@ type CompleteDelegatedTask struct {
 	Error   *Error          `json:"error,omitempty"`
 }
 
+// AddTaskTag records that task TaskID of Service carries Tag; sent when the
+// task is dispatched.
+type AddTaskTag struct {
+	Version
+	Service string `json:"service"`
+	Tag     string `json:"tag"`
+	TaskID  string `json:"taskId"`
+}
+
+// RemoveTaskTag forgets it; sent when the task completes (a failed task
+// keeps its tags, so it can be found and retried).
+type RemoveTaskTag struct {
+	Version
+	Service string `json:"service"`
+	Tag     string `json:"tag"`
+	TaskID  string `json:"taskId"`
+}
+
+// TaskTagKey is the key-set key of the ids of Service's tasks tagged tag.
+func TaskTagKey(service, tag string) string { return "task-tag|" + service + "|" + tag }
+
+// TaskTagOuts are the messages setting (add) or clearing the tags of a
+// task, each to task-tag:<service> keyed by its tag.
+func TaskTagOuts(service, taskID string, tags []string, add bool) []Out {
+	outs := make([]Out, 0, len(tags))
+	for _, t := range tags {
+		var m Message = &RemoveTaskTag{Service: service, Tag: t, TaskID: taskID}
+		if add {
+			m = &AddTaskTag{Service: service, Tag: t, TaskID: taskID}
+		}
+		outs = append(outs, Out{Topic: Topic(PrefixTaskTag, service), Key: t, Subject: t, Msg: m})
+	}
+	return outs
+}
+
+func (*AddTaskTag) MessageType() string            { return typeTag + "AddTaskTag" }
+func (*RemoveTaskTag) MessageType() string         { return typeTag + "RemoveTaskTag" }
 func (*SetDelegatedTask) MessageType() string      { return typeTag + "SetDelegatedTask" }
 func (*CompleteDelegatedTask) MessageType() string { return typeTag + "CompleteDelegatedTask" }
 
@@ -51,7 +89,7 @@ func TaskTagOut(m Message) Out {
 func DelegatedResult(set *SetDelegatedTask, done *CompleteDelegatedTask) []Out {
 	req := set.Requester
 	if !req.IsWorkflow() {
-		return nil
+		return TaskTagOuts(set.Service, set.TaskID, set.Tags, false)
 	}
 	res := &CommandResult{Kind: TaskCompleted, Workflow: req.Workflow, WorkflowID: req.WorkflowID, MethodRunID: req.MethodRunID,
 		CommandID: set.TaskID, RetrySeq: set.RetrySeq, Value: done.Value}
@@ -60,5 +98,9 @@ func DelegatedResult(set *SetDelegatedTask, done *CompleteDelegatedTask) []Out {
 		e.Code, e.Service, e.Method, e.TaskID = CodeTaskFailed, set.Service, set.Method, set.TaskID
 		res.Kind, res.Value, res.Error = TaskFailed, nil, &e
 	}
-	return []Out{{Topic: Topic(PrefixWorkflowEngine, req.Workflow), Key: req.WorkflowID, Subject: req.WorkflowID, Msg: res}}
+	outs := []Out{{Topic: Topic(PrefixWorkflowEngine, req.Workflow), Key: req.WorkflowID, Subject: req.WorkflowID, Msg: res}}
+	if done.Error == nil {
+		outs = append(outs, TaskTagOuts(set.Service, set.TaskID, set.Tags, false)...)
+	}
+	return outs
 }

@@ -110,6 +110,9 @@ func (e *engine) carryOut(run *MethodRun, c *Command, trigger time.Time, index i
 	}
 	switch c.Kind {
 	case KindTask:
+		for _, o := range TaskTagOuts(c.Service, c.ID, c.Tags, true) {
+			e.emit(o)
+		}
 		e.emit(e.executeTask(run, c))
 		if c.Timeout > 0 {
 			delay(TaskTimedOut, trigger.Add(c.Timeout))

@@ -266,6 +266,8 @@ var messageFactories = func() map[string]func() Message {
 	add(func() Message { return &DispatchWorkflowByCustomID{} })
 	add(func() Message { return &WorkflowByTag{} })
 	add(func() Message { return &SetDelegatedTask{} })
+	add(func() Message { return &AddTaskTag{} })
+	add(func() Message { return &RemoveTaskTag{} })
 	add(func() Message { return &CompleteDelegatedTask{} })
 	for _, k := range []ResultKind{TaskCompleted, TaskFailed, TaskTimedOut, ChildCompleted, ChildFailed, ChildCanceled, ChildTimedOut, ChildUnknown, TimerCompleted} {
 		add(func() Message { return &CommandResult{Kind: k} })

@@ -104,10 +104,11 @@ func DecideTask(t *ExecuteTask, o TaskOutcome, p RetryPolicy, now time.Time, r f
 		return []Out{{Topic: Topic(PrefixWorkflowEngine, req.Workflow), Key: req.WorkflowID, Subject: req.WorkflowID, Msg: res}}
 	}
 	if o.Failure == nil && o.Delegated {
-		return []Out{TaskTagOut(&SetDelegatedTask{TaskID: t.TaskID, Service: t.Service, Method: t.Method, RetrySeq: t.RetrySeq, Requester: req})}
+		return []Out{TaskTagOut(&SetDelegatedTask{TaskID: t.TaskID, Service: t.Service, Method: t.Method, RetrySeq: t.RetrySeq, Requester: req,
+			Tags: t.Tags})}
 	}
 	if o.Failure == nil {
-		return reply(&CommandResult{Kind: TaskCompleted, Value: o.Value})
+		return append(reply(&CommandResult{Kind: TaskCompleted, Value: o.Value}), TaskTagOuts(t.Service, t.TaskID, t.Tags, false)...)
 	}
 	fc := *o.Failure // the caller's outcome stays as it was
 	f := &fc

@@ -238,6 +238,9 @@ func TestDecideTaskSuccess(t *testing.T) {
 		Topic: "workflow-engine:Checkout", Key: "order-42", Subject: "order-42",
 		Msg: &CommandResult{Kind: TaskCompleted, Workflow: "Checkout", WorkflowID: "order-42", MethodRunID: "m-1", CommandID: "t-1",
 			RetrySeq: 2, Value: json.RawMessage(`{"receipt":"r-9"}`)},
+	}, {
+		// A completed task leaves its tags (a failed one keeps them).
+		Topic: "task-tag:Billing", Key: "vip", Subject: "vip", Msg: &RemoveTaskTag{Service: "Billing", Tag: "vip", TaskID: "t-1"},
 	}}
 	if !reflect.DeepEqual(outs, want) {
 		t.Fatalf("outputs:\n got %s\nwant %s", dumpOuts(t, outs), dumpOuts(t, want))
@@ -370,7 +373,7 @@ func TestDecideTaskBackoffSequence(t *testing.T) {
 	}
 	// A sixth attempt that succeeds completes the task...
 	ok := DecideTask(task, TaskOutcome{Value: json.RawMessage(`1`)}, p, clock.Add(run), 0.5)
-	if len(ok) != 1 || ok[0].Msg.MessageType() != "weft.engine.TaskCompleted" {
+	if len(ok) != 2 || ok[0].Msg.MessageType() != "weft.engine.TaskCompleted" || ok[1].Msg.MessageType() != "weft.tag.RemoveTaskTag" {
 		t.Fatalf("success after retries: %s", dumpOuts(t, ok))
 	}
 	// ...one that fails ends it with the whole chain of six failures.

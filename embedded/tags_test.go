@@ -197,3 +197,50 @@ func TestTwoCustomIDTagsAreABadInput(t *testing.T) {
 		t.Errorf("dispatch with two customId tags: %v, want a bad_input error", err)
 	}
 }
+
+var (
+	packTask = weft.NewTask[int, int]("Packing", "pack")
+	packFlow = weft.NewWorkflow[int, int]("Pack", "run")
+)
+
+// TestTaskTags checks a tagged task is listed under its tag while it runs,
+// leaves the tag when it completes, and keeps it when it fails.
+func TestTaskTags(t *testing.T) {
+	release := make(chan struct{})
+	reg := weft.NewRegistry()
+	weft.MustRegister(weft.RegisterTask(reg, packTask, func(ctx weft.TaskContext, n int) (int, error) {
+		if n < 0 {
+			return 0, weft.NonRetryable(errors.New("nothing to pack"))
+		}
+		<-release
+		return n * 2, nil
+	}))
+	weft.MustRegister(weft.RegisterWorkflow(reg, packFlow, func(ctx weft.Context, n int) (int, error) {
+		return weft.Call(ctx, packTask, n, weft.Tags("batch:7"))
+	}))
+	c, ctx := start(t, reg, embedded.Options{})
+	h, err := client.Dispatch(ctx, c, packFlow, 21)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taskIDs := func() []string {
+		ids, err := c.TaskIDsByTag(ctx, "Packing", "batch:7")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	eventually(t, "the running task listed under its tag", func() bool { return len(taskIDs()) == 1 })
+	close(release)
+	if got, err := h.Await(ctx); err != nil || got != 42 {
+		t.Fatalf("workflow = %d, %v", got, err)
+	}
+	eventually(t, "the completed task leaves its tag", func() bool { return len(taskIDs()) == 0 })
+
+	if _, err := client.Run(ctx, c, packFlow, -1); !errors.Is(err, weft.ErrTaskFailed) {
+		t.Fatalf("failing task: %v", err)
+	}
+	// The failure is recorded after the tag was added (same order of
+	// messages on the tag's key), so the tag is there by now or soon.
+	eventually(t, "the failed task keeps its tag", func() bool { return len(taskIDs()) == 1 })
+}

@@ -94,6 +94,21 @@ func (t *TagEngine) Handle(ctx context.Context, in core.Envelope) (Result, error
 	if err != nil {
 		return Result{}, err
 	}
+	switch m := msg.(type) {
+	case *core.AddTaskTag:
+		if m.Service == "" || m.Tag == "" || m.TaskID == "" {
+			return Result{}, Permanent(fmt.Sprintf("AddTaskTag %s names no service, tag or task id", in.ID), nil)
+		}
+		if err := t.cfg.Tags.Add(ctx, core.TaskTagKey(m.Service, m.Tag), []byte(m.TaskID)); err != nil {
+			return Result{}, Unavailable(fmt.Errorf("task tag %s of %s: add %s: %w", m.Tag, m.Service, m.TaskID, err))
+		}
+		return Result{}, nil
+	case *core.RemoveTaskTag:
+		if err := t.cfg.Tags.Remove(ctx, core.TaskTagKey(m.Service, m.Tag), []byte(m.TaskID)); err != nil {
+			return Result{}, Unavailable(fmt.Errorf("task tag %s of %s: remove %s: %w", m.Tag, m.Service, m.TaskID, err))
+		}
+		return Result{}, nil
+	}
 	if service, taskID, ok := core.TaskTagTarget(msg); ok {
 		return t.delegated(ctx, in, msg, service, taskID)
 	}
