@@ -81,3 +81,70 @@ func TestDependencyDirection(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedHelpersImportNoDriver: drivers may share code through internal
+// packages (internal/pgsetup holds what storage/postgres and
+// transport/pgqueue have in common), but such a package must not import a
+// driver, directly or not, or drivers would reach each other through it.
+func TestSharedHelpersImportNoDriver(t *testing.T) {
+	for _, v := range helperViolations(imports(t)) {
+		t.Error(v)
+	}
+}
+
+// helperViolations lists the internal packages imported by a driver that
+// import a driver themselves, directly or through other packages of the
+// module.
+func helperViolations(m map[string][]string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for pkg, deps := range m {
+		if fam, _ := driverOf(pkg); fam == "" {
+			continue
+		}
+		for _, d := range deps {
+			if !strings.HasPrefix(rel(d), "internal/") || seen[d] {
+				continue
+			}
+			seen[d] = true
+			if via := reachesDriver(m, d, map[string]bool{}); via != "" {
+				out = append(out, rel(pkg)+" imports "+rel(d)+", which imports the driver "+via+": shared helpers must not import drivers")
+			}
+		}
+	}
+	return out
+}
+
+// reachesDriver returns a driver that pkg imports, directly or through other
+// packages of the module, or "".
+func reachesDriver(m map[string][]string, pkg string, visited map[string]bool) string {
+	visited[pkg] = true
+	for _, d := range m[pkg] {
+		if !strings.HasPrefix(d, module) || visited[d] {
+			continue
+		}
+		if fam, _ := driverOf(d); fam != "" {
+			return rel(d)
+		}
+		if via := reachesDriver(m, d, visited); via != "" {
+			return via
+		}
+	}
+	return ""
+}
+
+func TestHelperViolationsSeesIndirectImports(t *testing.T) {
+	m := map[string][]string{
+		module + "/storage/postgres":    {module + "/internal/pgsetup", "fmt"},
+		module + "/transport/pgqueue":   {module + "/internal/pgsetup", module + "/internal/other"},
+		module + "/internal/pgsetup":    {"github.com/jackc/pgx/v5"},
+		module + "/internal/other":      {module + "/internal/deeper"},
+		module + "/internal/deeper":     {module + "/storage/redis"},
+		module + "/storage/redis":       nil,
+		module + "/storage/storagetest": nil,
+	}
+	got := helperViolations(m)
+	if len(got) != 1 || !strings.Contains(got[0], "internal/other") || !strings.Contains(got[0], "storage/redis") {
+		t.Fatalf("violations = %q, want internal/other reaching storage/redis", got)
+	}
+}

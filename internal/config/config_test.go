@@ -3,9 +3,13 @@ package config
 import (
 	"errors"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -156,5 +160,74 @@ func TestQueueInheritsThePostgresStorageConnection(t *testing.T) {
 	}
 	if c.PGQueue.Host != "127.0.0.1" || c.PGQueue.URL != "" {
 		t.Errorf("with Redis storage the queue keeps its defaults, got %v", c.PGQueue)
+	}
+}
+
+// TestWalkerAgreesWithEnvconfigAndYAML: the walker that loads, prints and
+// names the settings gives every one the environment variable envconfig
+// documents in Usage, in the same order, and the path the YAML decoder
+// reads, embedded structs (the PostgreSQL drivers' shared connection
+// settings) included.
+func TestWalkerAgreesWithEnvconfigAndYAML(t *testing.T) {
+	var documented []string
+	for _, line := range strings.Split(strings.TrimSpace(Usage()), "\n") {
+		documented = append(documented, strings.SplitN(line, "\t", 2)[0])
+	}
+	c, err := Load(Source{Lookup: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := yaml.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tree map[string]any
+	if err := yaml.Unmarshal(out, &tree); err != nil {
+		t.Fatal(err)
+	}
+	var walked []string
+	for _, f := range fields(reflect.ValueOf(c), Prefix, "") {
+		walked = append(walked, f.Env)
+		node := any(tree)
+		for _, key := range strings.Split(f.Path, ".") {
+			m, _ := node.(map[string]any)
+			node = m[key]
+			if m == nil || node == nil {
+				t.Errorf("%s: YAML has no %s", f.Env, f.Path)
+				break
+			}
+		}
+	}
+	if !slices.Equal(walked, documented) {
+		t.Errorf("walker's variables\n%q\ndiffer from envconfig's\n%q", walked, documented)
+	}
+}
+
+func TestEmbeddedConnectionSettings(t *testing.T) {
+	yml := "postgres:\n  host: db.example\n  maxConns: 7\n  sslMode: require\npgqueue:\n  user: queue\n  maxConnIdleTime: 3m\n"
+	c, err := Load(Source{File: "/c.yaml", ReadFile: files(map[string]string{"/c.yaml": yml}),
+		Lookup: env(map[string]string{"WEFT_POSTGRES_PORT": "6000", "WEFT_PGQUEUE_CONNECT_TIMEOUT": "9s", "WEFT_PGQUEUE_MIN_CONNS": "2"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, q := c.Postgres, c.PGQueue
+	if p.Host != "db.example" || p.MaxConns != 7 || p.SSLMode != "require" || p.Port != 6000 || p.Database != "postgres" {
+		t.Errorf("postgres = %v", p)
+	}
+	if q.User != "queue" || q.MaxConnIdleTime != 3*time.Minute || q.ConnectTimeout != 9*time.Second || q.MinConns != 2 || q.MaxConns != 10 {
+		t.Errorf("pgqueue = %v", q)
+	}
+	printed := c.Print()
+	for _, want := range []string{"postgres.host", "WEFT_POSTGRES_HOST", "pgqueue.sslRootCert", "WEFT_PGQUEUE_SSL_ROOT_CERT"} {
+		if !strings.Contains(printed, want) {
+			t.Errorf("Print lacks %s:\n%s", want, printed)
+		}
+	}
+	if u := Unknown([]string{"WEFT_POSTGRES_MAX_CONNS=1", "WEFT_PGQUEUE_PASSWORD_FILE=/x", "WEFT_POSTGRES_SERVER_HOST=h"}); !slices.Equal(u, []string{"WEFT_POSTGRES_SERVER_HOST"}) {
+		t.Errorf("Unknown = %v", u)
+	}
+	_, err = Load(Source{Lookup: env(map[string]string{"WEFT_STORAGE": "postgres", "WEFT_POSTGRES_MAX_CONNS": "-1"})})
+	if err == nil || !strings.Contains(err.Error(), "WEFT_POSTGRES_MAX_CONNS (postgres.maxConns)") {
+		t.Errorf("err = %v, want the pool size named by its variable and path", err)
 	}
 }

@@ -20,7 +20,10 @@ type field struct {
 }
 
 // fields lists the leaf settings of the struct pointed to by v, naming
-// environment variables the way envconfig does (prefix + "_" + tag).
+// environment variables the way envconfig does (prefix + "_" + tag) and YAML
+// paths the way the YAML decoder does. An embedded struct adds no part to
+// the environment variables (envconfig's rule) and, tagged `yaml:",inline"`,
+// none to the YAML paths, so its fields read as the embedding struct's own.
 func fields(v reflect.Value, envPrefix, pathPrefix string) []field {
 	var out []field
 	v = v.Elem()
@@ -30,19 +33,20 @@ func fields(v reflect.Value, envPrefix, pathPrefix string) []field {
 		if !sf.IsExported() || sf.Tag.Get("ignored") == "true" {
 			continue
 		}
+		if sf.Anonymous && sf.Type.Kind() == reflect.Struct {
+			path := pathPrefix
+			if !yamlInline(sf.Tag) {
+				path = joinPath(pathPrefix, yamlName(sf))
+			}
+			out = append(out, fields(v.Field(i).Addr(), envPrefix, path)...)
+			continue
+		}
 		envKey := sf.Tag.Get("envconfig")
 		if envKey == "" {
 			envKey = strings.ToUpper(sf.Name)
 		}
-		yamlKey := strings.Split(sf.Tag.Get("yaml"), ",")[0]
-		if yamlKey == "" {
-			yamlKey = strings.ToLower(sf.Name[:1]) + sf.Name[1:]
-		}
 		env := envPrefix + "_" + envKey
-		path := yamlKey
-		if pathPrefix != "" {
-			path = pathPrefix + "." + yamlKey
-		}
+		path := joinPath(pathPrefix, yamlName(sf))
 		fv := v.Field(i)
 		if fv.Kind() == reflect.Struct && sf.Type != reflect.TypeFor[time.Time]() {
 			out = append(out, fields(fv.Addr(), env, path)...)
@@ -52,6 +56,33 @@ func fields(v reflect.Value, envPrefix, pathPrefix string) []field {
 			Secret: sf.Tag.Get("secret") == "true" || strings.Contains(strings.ToLower(sf.Name), "password"), Value: fv})
 	}
 	return out
+}
+
+// yamlName is the YAML key of a field: its tag's name, else its name with
+// the first letter in lower case.
+func yamlName(sf reflect.StructField) string {
+	if name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ","); name != "" {
+		return name
+	}
+	return strings.ToLower(sf.Name[:1]) + sf.Name[1:]
+}
+
+// yamlInline reports whether a field's YAML tag has the inline flag.
+func yamlInline(tag reflect.StructTag) bool {
+	_, flags, _ := strings.Cut(tag.Get("yaml"), ",")
+	for f := range strings.SplitSeq(flags, ",") {
+		if f == "inline" {
+			return true
+		}
+	}
+	return false
+}
+
+func joinPath(prefix, key string) string {
+	if prefix == "" {
+		return key
+	}
+	return prefix + "." + key
 }
 
 // setString parses s into a leaf field.

@@ -17,10 +17,10 @@ func TestValidateDefaultsAreValid(t *testing.T) {
 	}
 	d := Config{}.withDefaults()
 	want := Config{
-		Host: "127.0.0.1", Port: 5432, Database: "postgres", Schema: "weft",
+		Server: Server{Host: "127.0.0.1", Port: 5432, Database: "postgres"}, Schema: "weft",
 		KeyValueTable: "key_value_storage", KeySetTable: "key_set_storage",
-		MaxConns: 10, MaxConnLifetime: time.Hour, MaxConnIdleTime: 30 * time.Minute,
-		ConnectTimeout: 5 * time.Second, SSLMode: "prefer",
+		Pool:    Pool{MaxConns: 10, MaxConnLifetime: time.Hour, MaxConnIdleTime: 30 * time.Minute},
+		Session: Session{ConnectTimeout: 5 * time.Second, SSLMode: "prefer"},
 	}
 	if d != want {
 		t.Fatalf("defaults = %#v\nwant       %#v", d, want)
@@ -29,12 +29,18 @@ func TestValidateDefaultsAreValid(t *testing.T) {
 
 // TestTagsMatchDefaults keeps the struct tags (read by the env/YAML loader)
 // and withDefaults (used by New) from drifting apart, and checks every
-// field is tagged for the loader.
+// field is tagged for the loader, the embedded connection settings' fields
+// included (the structs embedding them are inlined).
 func TestTagsMatchDefaults(t *testing.T) {
 	d := reflect.ValueOf(Config{}.withDefaults())
-	typ := d.Type()
-	for i := range typ.NumField() {
-		f := typ.Field(i)
+	for _, f := range reflect.VisibleFields(d.Type()) {
+		if f.Anonymous {
+			if f.Tag.Get("yaml") != ",inline" || f.Tag.Get("envconfig") != "" {
+				t.Errorf("embedded %s: tags %q, want yaml inline and no envconfig prefix", f.Name, f.Tag)
+			}
+			continue
+		}
+		v := d.FieldByIndex(f.Index)
 		for _, tag := range []string{"yaml", "envconfig", "desc"} {
 			if f.Tag.Get(tag) == "" {
 				t.Errorf("field %s has no %s tag", f.Name, tag)
@@ -47,8 +53,8 @@ func TestTagsMatchDefaults(t *testing.T) {
 			t.Errorf("field %s: envconfig tag %q is not upper snake case", f.Name, e)
 		}
 		def, has := f.Tag.Lookup("default")
-		got := fmt.Sprint(d.Field(i).Interface())
-		if d.Field(i).Kind() == reflect.Int64 { // time.Duration
+		got := fmt.Sprint(v.Interface())
+		if v.Kind() == reflect.Int64 { // time.Duration
 			if has {
 				pd, err := time.ParseDuration(def)
 				if err != nil {
@@ -60,7 +66,7 @@ func TestTagsMatchDefaults(t *testing.T) {
 		switch {
 		case has && def != got:
 			t.Errorf("field %s: default tag %q, withDefaults gives %q", f.Name, def, got)
-		case !has && !d.Field(i).IsZero():
+		case !has && !v.IsZero():
 			t.Errorf("field %s: no default tag, withDefaults gives %q", f.Name, got)
 		}
 	}
@@ -86,30 +92,30 @@ func TestValidate(t *testing.T) {
 		{"version table name", Config{KeyValueTable: "weft_schema_version"}, "keyValueTable"},
 		{"schema with space", Config{Schema: "my schema"}, "schema"},
 		{"schema pg_", Config{Schema: "pg_weft"}, "schema"},
-		{"port 0 is default", Config{Port: 0}, ""},
-		{"port negative", Config{Port: -1}, "port"},
-		{"port too big", Config{Port: 65536}, "port"},
-		{"two hosts", Config{Host: "a,b"}, "host"},
-		{"socket dir host", Config{Host: "/var/run/postgresql"}, ""},
-		{"sslmode bogus", Config{SSLMode: "on"}, "sslMode"},
-		{"sslmode verify-full", Config{SSLMode: "verify-full", SSLRootCert: "/etc/ca.pem"}, ""},
-		{"minConns > maxConns", Config{MaxConns: 2, MinConns: 3}, "minConns"},
-		{"maxConns negative", Config{MaxConns: -1}, "maxConns"},
-		{"minConns negative", Config{MinConns: -1}, "minConns"},
-		{"negative timeout", Config{ConnectTimeout: -time.Second}, "connectTimeout"},
-		{"negative statement timeout", Config{StatementTimeout: -time.Second}, "statementTimeout"},
-		{"negative lifetime", Config{MaxConnLifetime: -time.Second}, "maxConnLifetime"},
-		{"negative idle", Config{MaxConnIdleTime: -time.Second}, "maxConnIdleTime"},
-		{"url ok", Config{URL: "postgres://u:p@h:1/db?sslmode=disable"}, ""},
-		{"url bad scheme", Config{URL: "mysql://u:p@h/db"}, "url"},
-		{"url bad port", Config{URL: "postgres://h:99999/db"}, "url"},
-		{"url two hosts", Config{URL: "postgres://a:1,b:2/db"}, "url"},
+		{"port 0 is default", Config{Server: Server{Port: 0}}, ""},
+		{"port negative", Config{Server: Server{Port: -1}}, "port"},
+		{"port too big", Config{Server: Server{Port: 65536}}, "port"},
+		{"two hosts", Config{Server: Server{Host: "a,b"}}, "host"},
+		{"socket dir host", Config{Server: Server{Host: "/var/run/postgresql"}}, ""},
+		{"sslmode bogus", Config{Session: Session{SSLMode: "on"}}, "sslMode"},
+		{"sslmode verify-full", Config{Session: Session{SSLMode: "verify-full", SSLRootCert: "/etc/ca.pem"}}, ""},
+		{"minConns > maxConns", Config{Pool: Pool{MaxConns: 2, MinConns: 3}}, "minConns"},
+		{"maxConns negative", Config{Pool: Pool{MaxConns: -1}}, "maxConns"},
+		{"minConns negative", Config{Pool: Pool{MinConns: -1}}, "minConns"},
+		{"negative timeout", Config{Session: Session{ConnectTimeout: -time.Second}}, "connectTimeout"},
+		{"negative statement timeout", Config{Session: Session{StatementTimeout: -time.Second}}, "statementTimeout"},
+		{"negative lifetime", Config{Pool: Pool{MaxConnLifetime: -time.Second}}, "maxConnLifetime"},
+		{"negative idle", Config{Pool: Pool{MaxConnIdleTime: -time.Second}}, "maxConnIdleTime"},
+		{"url ok", Config{Server: Server{URL: "postgres://u:p@h:1/db?sslmode=disable"}}, ""},
+		{"url bad scheme", Config{Server: Server{URL: "mysql://u:p@h/db"}}, "url"},
+		{"url bad port", Config{Server: Server{URL: "postgres://h:99999/db"}}, "url"},
+		{"url two hosts", Config{Server: Server{URL: "postgres://a:1,b:2/db"}}, "url"},
 		// The URL's parts win over the fields; the fields fill in the rest.
-		{"url port wins over a bad field", Config{URL: "postgres://h:5/db", Port: -1}, ""},
-		{"field port fills in", Config{URL: "postgres://h/db", Port: -1}, "port"},
-		{"url sslmode wins", Config{URL: "postgres://h/db?sslmode=disable", SSLMode: "bogus"}, ""},
-		{"url still checks schema", Config{URL: "postgres://h/db", Schema: "x y"}, "schema"},
-		{"url parameter name", Config{URL: "postgres://h/db?a%20b=1"}, "url"},
+		{"url port wins over a bad field", Config{Server: Server{URL: "postgres://h:5/db", Port: -1}}, ""},
+		{"field port fills in", Config{Server: Server{URL: "postgres://h/db", Port: -1}}, "port"},
+		{"url sslmode wins", Config{Server: Server{URL: "postgres://h/db?sslmode=disable"}, Session: Session{SSLMode: "bogus"}}, ""},
+		{"url still checks schema", Config{Server: Server{URL: "postgres://h/db"}, Schema: "x y"}, "schema"},
+		{"url parameter name", Config{Server: Server{URL: "postgres://h/db?a%20b=1"}}, "url"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,7 +141,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestValidateReportsEveryError(t *testing.T) {
-	err := Config{Port: -1, Schema: "a b", KeySetTable: "c-d", SSLMode: "x"}.Validate()
+	err := Config{Server: Server{Port: -1}, Schema: "a b", KeySetTable: "c-d", Session: Session{SSLMode: "x"}}.Validate()
 	for _, f := range []string{"port", "schema", "keySetTable", "sslMode"} {
 		if !strings.Contains(fmt.Sprint(err), "postgres: "+f+":") {
 			t.Errorf("error does not report %s: %v", f, err)
@@ -145,11 +151,11 @@ func TestValidateReportsEveryError(t *testing.T) {
 
 func TestValidateNeverPrintsPassword(t *testing.T) {
 	for _, c := range []Config{
-		{Password: "s3cret\x00", Port: -1},
-		{URL: "postgres://u:s3cret@h:99999/db"},
-		{URL: "postgres://u:s3cret@h/db?sslmode=bogus&password=s3cret"},
-		{URL: "postgres://u:s3cret@h/db%zz"},
-		{URL: "postgres://u:s3%zzcret@h/db"},
+		{Server: Server{Password: "s3cret\x00", Port: -1}},
+		{Server: Server{URL: "postgres://u:s3cret@h:99999/db"}},
+		{Server: Server{URL: "postgres://u:s3cret@h/db?sslmode=bogus&password=s3cret"}},
+		{Server: Server{URL: "postgres://u:s3cret@h/db%zz"}},
+		{Server: Server{URL: "postgres://u:s3%zzcret@h/db"}},
 	} {
 		err := c.Validate()
 		if err == nil {
@@ -168,22 +174,23 @@ func TestParseURL(t *testing.T) {
 		wantErr string
 	}{
 		{url: "postgres://weft:pw@db.example:6543/weft_test?sslmode=require",
-			want: Config{Host: "db.example", Port: 6543, User: "weft", Password: "pw", Database: "weft_test", SSLMode: "require"}},
+			want: Config{Server: Server{Host: "db.example", Port: 6543, User: "weft", Password: "pw", Database: "weft_test"}, Session: Session{SSLMode: "require"}}},
 		{url: "postgresql://127.0.0.1/",
-			want: Config{Host: "127.0.0.1"}},
+			want: Config{Server: Server{Host: "127.0.0.1"}}},
 		{url: "postgres://u@h/d?connect_timeout=2&statement_timeout=1500&pool_max_conns=7&pool_min_conns=2&pool_max_conn_lifetime=10m&pool_max_conn_idle_time=1m",
-			want: Config{Host: "h", User: "u", Database: "d", ConnectTimeout: 2 * time.Second, StatementTimeout: 1500 * time.Millisecond,
-				MaxConns: 7, MinConns: 2, MaxConnLifetime: 10 * time.Minute, MaxConnIdleTime: time.Minute}},
+			want: Config{Server: Server{Host: "h", User: "u", Database: "d"},
+				Session: Session{ConnectTimeout: 2 * time.Second, StatementTimeout: 1500 * time.Millisecond},
+				Pool:    Pool{MaxConns: 7, MinConns: 2, MaxConnLifetime: 10 * time.Minute, MaxConnIdleTime: time.Minute}}},
 		{url: "postgres://h/d?statement_timeout=3s",
-			want: Config{Host: "h", Database: "d", StatementTimeout: 3 * time.Second}},
+			want: Config{Server: Server{Host: "h", Database: "d"}, Session: Session{StatementTimeout: 3 * time.Second}}},
 		{url: "postgres://[::1]:5433/d",
-			want: Config{Host: "::1", Port: 5433, Database: "d"}},
+			want: Config{Server: Server{Host: "::1", Port: 5433, Database: "d"}}},
 		{url: "postgres:///d?host=/var/run/postgresql&user=u&password=p%20q&dbname=other",
-			want: Config{Host: "/var/run/postgresql", User: "u", Password: "p q", Database: "other"}},
+			want: Config{Server: Server{Host: "/var/run/postgresql", User: "u", Password: "p q", Database: "other"}}},
 		{url: "postgres://us%40er:p%3Aw%2Fd@h/d%20b",
-			want: Config{Host: "h", User: "us@er", Password: "p:w/d", Database: "d b"}},
+			want: Config{Server: Server{Host: "h", User: "us@er", Password: "p:w/d", Database: "d b"}}},
 		{url: "postgres://h/d?application_name=x&sslrootcert=/ca.pem",
-			want: Config{Host: "h", Database: "d", SSLRootCert: "/ca.pem"}},
+			want: Config{Server: Server{Host: "h", Database: "d"}, Session: Session{SSLRootCert: "/ca.pem"}}},
 		{url: "http://h/d", wantErr: "scheme"},
 		{url: "host=h user=u", wantErr: "scheme"},
 		{url: "postgres://h:0/d", wantErr: "port"},
@@ -223,10 +230,10 @@ func TestParseURL(t *testing.T) {
 
 func TestStringMasksPassword(t *testing.T) {
 	for _, c := range []Config{
-		{User: "weft", Password: "hunter2"},
-		{URL: "postgres://weft:hunter2@h:5432/d"},
-		{URL: "postgres://weft@h/d?password=hunter2"},
-		{URL: "postgres://weft:hunter2@h/%zz"}, // unparseable: not printed at all
+		{Server: Server{User: "weft", Password: "hunter2"}},
+		{Server: Server{URL: "postgres://weft:hunter2@h:5432/d"}},
+		{Server: Server{URL: "postgres://weft@h/d?password=hunter2"}},
+		{Server: Server{URL: "postgres://weft:hunter2@h/%zz"}}, // unparseable: not printed at all
 	} {
 		for _, s := range []string{c.String(), fmt.Sprint(c), fmt.Sprintf("%v %+v %#v %s", c, c, c, &c)} {
 			if strings.Contains(s, "hunter2") {
@@ -234,13 +241,13 @@ func TestStringMasksPassword(t *testing.T) {
 			}
 		}
 	}
-	s := Config{User: "weft", Password: "hunter2"}.String()
+	s := Config{Server: Server{User: "weft", Password: "hunter2"}}.String()
 	for _, want := range []string{"host=127.0.0.1", "port=5432", "user=weft", "password=****", "schema=weft", "keyValueTable=key_value_storage"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("String() = %s, missing %q", s, want)
 		}
 	}
-	if s := (Config{URL: "postgres://weft:hunter2@h:5432/d"}).String(); !strings.Contains(s, "url=postgres://weft:xxxxx@h:5432/d") {
+	if s := (Config{Server: Server{URL: "postgres://weft:hunter2@h:5432/d"}}).String(); !strings.Contains(s, "url=postgres://weft:xxxxx@h:5432/d") {
 		t.Errorf("String() = %s, want the URL with a masked password", s)
 	}
 	if s := (Config{}).String(); !strings.Contains(s, `password=""`) {
@@ -249,10 +256,11 @@ func TestStringMasksPassword(t *testing.T) {
 }
 
 func TestKeywordDSNQuoting(t *testing.T) {
-	c := Config{Host: "h", Port: 1, User: `o'brien`, Password: `a b\c'd`, Database: "db x", SSLMode: "disable"}.withDefaults()
-	pc, err := poolConfig(c, map[string]string{"application_name": `it's \ mine`})
+	c := Config{Server: Server{Host: "h", Port: 1, User: `o'brien`, Password: `a b\c'd`, Database: "db x"},
+		Session: Session{SSLMode: "disable"}}.withDefaults()
+	pc, err := driver.PoolConfig(c.settings(), map[string]string{"application_name": `it's \ mine`})
 	if err != nil {
-		t.Fatalf("poolConfig: %v", err)
+		t.Fatalf("PoolConfig: %v", err)
 	}
 	cc := pc.ConnConfig
 	if cc.Host != "h" || cc.Port != 1 || cc.User != `o'brien` || cc.Password != `a b\c'd` || cc.Database != "db x" {
@@ -274,17 +282,17 @@ func poolFor(t *testing.T, c Config) *pgxpool.Config {
 		t.Fatalf("Validate: %v", err)
 	}
 	eff, extra, _ := c.resolve()
-	pc, err := poolConfig(eff, extra)
+	pc, err := driver.PoolConfig(eff.settings(), extra)
 	if err != nil {
-		t.Fatalf("poolConfig: %v", err)
+		t.Fatalf("PoolConfig: %v", err)
 	}
 	return pc
 }
 
 func TestPoolConfigPrecedence(t *testing.T) {
-	base := Config{MaxConns: 3, MinConns: 1, ConnectTimeout: 7 * time.Second, StatementTimeout: 250 * time.Millisecond,
-		MaxConnLifetime: time.Minute, MaxConnIdleTime: time.Second,
-		Host: "field-host", Port: 9, User: "field-user", Password: "field-pw", Database: "field-db"}
+	base := Config{Pool: Pool{MaxConns: 3, MinConns: 1, MaxConnLifetime: time.Minute, MaxConnIdleTime: time.Second},
+		Session: Session{ConnectTimeout: 7 * time.Second, StatementTimeout: 250 * time.Millisecond},
+		Server:  Server{Host: "field-host", Port: 9, User: "field-user", Password: "field-pw", Database: "field-db"}}
 
 	// Without the parameters in the URL, the fields apply.
 	c := base
@@ -327,39 +335,9 @@ func TestPoolConfigPrecedence(t *testing.T) {
 	}
 
 	// A sub-millisecond statement timeout must not turn into "no limit".
-	pc = poolFor(t, Config{StatementTimeout: time.Microsecond, SSLMode: "disable"})
+	pc = poolFor(t, Config{Session: Session{StatementTimeout: time.Microsecond, SSLMode: "disable"}})
 	if got := pc.ConnConfig.RuntimeParams["statement_timeout"]; got != "1" {
 		t.Fatalf("statement_timeout for 1µs = %q, want 1", got)
-	}
-}
-
-func TestCheckIdent(t *testing.T) {
-	for _, ok := range []string{"a", "_", "A_b_9", strings.Repeat("x", 63)} {
-		if err := checkIdent(ok); err != nil {
-			t.Errorf("checkIdent(%q): %v", ok, err)
-		}
-	}
-	for _, bad := range []string{"", "9a", "a-b", "a b", `a"b`, "a;b", "ä", "a.b", strings.Repeat("x", 64), "a\x00"} {
-		if checkIdent(bad) == nil {
-			t.Errorf("checkIdent(%q) accepted", bad)
-		}
-	}
-}
-
-func TestIndexName(t *testing.T) {
-	if got := indexName("kv", "expires_at_idx"); got != "kv_expires_at_idx" {
-		t.Errorf("short name = %q", got)
-	}
-	a := indexName(strings.Repeat("t", 60)+"aaa", "key_member_key")
-	b := indexName(strings.Repeat("t", 60)+"bbb", "key_member_key")
-	if len(a) > maxIdentLen || len(b) > maxIdentLen {
-		t.Errorf("long names not shortened: %d, %d bytes", len(a), len(b))
-	}
-	if a == b {
-		t.Errorf("two long tables share index name %q", a)
-	}
-	if checkIdent(a) != nil {
-		t.Errorf("shortened name %q is not a safe identifier", a)
 	}
 }
 

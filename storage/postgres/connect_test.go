@@ -62,7 +62,8 @@ func TestNewUnreachable(t *testing.T) {
 	// refused at once.
 	ln, port := listen(t)
 	ln.Close()
-	cfg := postgres.Config{Host: "127.0.0.1", Port: port, User: "weft", Password: "weft", ConnectTimeout: time.Second, SSLMode: "disable"}
+	cfg := postgres.Config{Server: postgres.Server{Host: "127.0.0.1", Port: port, User: "weft", Password: "weft"},
+		Session: postgres.Session{ConnectTimeout: time.Second, SSLMode: "disable"}}
 	s, err := newWithin(t, cfg)
 	if err == nil {
 		t.Fatalf("New against a closed port succeeded: %v", s)
@@ -97,7 +98,7 @@ func TestNewConnectTimeout(t *testing.T) {
 			c.Close()
 		}
 	})
-	cfg := postgres.Config{Host: "127.0.0.1", Port: port, User: "weft", ConnectTimeout: 200 * time.Millisecond}
+	cfg := postgres.Config{Server: postgres.Server{Host: "127.0.0.1", Port: port, User: "weft"}, Session: postgres.Session{ConnectTimeout: 200 * time.Millisecond}}
 	_, err := newWithin(t, cfg)
 	if err == nil {
 		t.Fatal("New against a silent server succeeded")
@@ -155,7 +156,8 @@ func TestNewAuthErrorsFromServerCodes(t *testing.T) {
 		t.Run(tc.code, func(t *testing.T) {
 			t.Parallel()
 			port := fakeServer(t, tc.code, tc.msg)
-			_, err := newWithin(t, postgres.Config{Host: "127.0.0.1", Port: port, User: "bob", Password: "wrong", Database: "nope"})
+			_, err := newWithin(t, postgres.Config{
+				Server: postgres.Server{Host: "127.0.0.1", Port: port, User: "bob", Password: "wrong", Database: "nope"}})
 			if err == nil {
 				t.Fatal("New succeeded against a server that rejects everyone")
 			}
@@ -176,7 +178,7 @@ func TestNewAuthErrorsFromServerCodes(t *testing.T) {
 func TestNewRejectsInvalidConfigWithoutConnecting(t *testing.T) {
 	t.Parallel()
 	// Port 1 would fail to connect; the table name must fail first.
-	_, err := newWithin(t, postgres.Config{Port: 1, KeyValueTable: "kv; DROP TABLE x"})
+	_, err := newWithin(t, postgres.Config{Server: postgres.Server{Port: 1}, KeyValueTable: "kv; DROP TABLE x"})
 	var fe *postgres.FieldError
 	if !errors.As(err, &fe) || fe.Field != "keyValueTable" {
 		t.Fatalf("New = %v, want a FieldError for keyValueTable", err)
@@ -189,7 +191,7 @@ func TestNewHonoursContext(t *testing.T) {
 	cancel()
 	ln, port := listen(t)
 	ln.Close()
-	_, err := postgres.New(ctx, postgres.Config{Port: port, SSLMode: "disable"})
+	_, err := postgres.New(ctx, postgres.Config{Server: postgres.Server{Port: port}, Session: postgres.Session{SSLMode: "disable"}})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("New with a cancelled context = %v, want context.Canceled", err)
 	}

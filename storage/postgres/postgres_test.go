@@ -2,8 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net"
 	"net/url"
@@ -44,18 +42,10 @@ func freshConfig(t *testing.T) postgres.Config {
 	if err != nil {
 		t.Fatalf("%s: %v", testenv.PostgresURL, err)
 	}
-	var b [8]byte
-	rand.Read(b[:])
-	cfg.Schema = "t_" + hex.EncodeToString(b[:])
+	cfg.Schema = testenv.PostgresSchema(t, "t_", 8)
 	// Small pools: the suite runs many stores in parallel against a server
 	// other packages' tests share.
 	cfg.MaxConns = 4
-	t.Cleanup(func() {
-		admin(t, func(ctx context.Context, c *pgx.Conn) error {
-			_, err := c.Exec(ctx, `DROP SCHEMA IF EXISTS "`+cfg.Schema+`" CASCADE`)
-			return err
-		})
-	})
 	return cfg
 }
 
@@ -63,17 +53,7 @@ func freshConfig(t *testing.T) postgres.Config {
 // Store does not offer.
 func admin(t *testing.T, fn func(ctx context.Context, c *pgx.Conn) error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, serverURL(t))
-	if err != nil {
-		t.Errorf("admin connection: %v", err)
-		return
-	}
-	defer c.Close(ctx)
-	if err := fn(ctx, c); err != nil {
-		t.Errorf("admin: %v", err)
-	}
+	testenv.PostgresAdmin(t, fn)
 }
 
 // open creates a Store for cfg, closed when the test ends.

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/weftio/weft/internal/pgsetup"
 )
 
 // SchemaVersion is the table layout this build reads and writes. It goes up
@@ -36,7 +39,7 @@ func ensureSchema(ctx context.Context, pool *pgxpool.Pool, c Config) error {
 func schemaReady(ctx context.Context, pool *pgxpool.Pool, c Config) (bool, error) {
 	var vt, kv, ks *string
 	err := pool.QueryRow(ctx, `SELECT to_regclass($1)::text, to_regclass($2)::text, to_regclass($3)::text`,
-		qualified(c.Schema, versionTable), qualified(c.Schema, c.KeyValueTable), qualified(c.Schema, c.KeySetTable),
+		pgsetup.Qualified(c.Schema, versionTable), pgsetup.Qualified(c.Schema, c.KeyValueTable), pgsetup.Qualified(c.Schema, c.KeySetTable),
 	).Scan(&vt, &kv, &ks)
 	if err != nil {
 		return false, fmt.Errorf("postgres: inspect schema %q: %w", c.Schema, err)
@@ -54,13 +57,8 @@ func schemaReady(ctx context.Context, pool *pgxpool.Pool, c Config) (bool, error
 	return found && v == SchemaVersion && kv != nil && ks != nil, nil
 }
 
-// querier is what readVersion needs from a pool or a transaction.
-type querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-func readVersion(ctx context.Context, q querier, c Config) (version int, found bool, err error) {
-	err = q.QueryRow(ctx, `SELECT version FROM `+qualified(c.Schema, versionTable)).Scan(&version)
+func readVersion(ctx context.Context, q pgsetup.Querier, c Config) (version int, found bool, err error) {
+	err = q.QueryRow(ctx, `SELECT version FROM `+pgsetup.Qualified(c.Schema, versionTable)).Scan(&version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -78,50 +76,41 @@ func checkVersion(c Config, v int, found bool) error {
 	return nil
 }
 
-// migrate creates whatever is missing, in one transaction under a
-// transaction-scoped advisory lock: concurrent New calls from several
-// processes queue here, and the ones that come second find everything done.
-// The lock is needed even with IF NOT EXISTS, which is not safe against a
-// concurrent creator (it fails with a unique violation in the catalog).
+// migrate creates whatever is missing under the schema's advisory lock, so
+// concurrent New calls from several processes queue and the later ones find
+// everything done (see pgsetup.Migration).
 func migrate(ctx context.Context, pool *pgxpool.Pool, c Config) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(c.Schema)); err != nil {
-			return fmt.Errorf("postgres: lock schema %q for migration: %w", c.Schema, err)
-		}
-		vt := qualified(c.Schema, versionTable)
-		if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+quoteIdent(c.Schema)+`;
-CREATE TABLE IF NOT EXISTS `+vt+` (
-	singleton  BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
-	version    INTEGER NOT NULL,
-	updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-)`); err != nil {
-			return fmt.Errorf("postgres: create schema %q: %w", c.Schema, err)
-		}
-		v, found, err := readVersion(ctx, tx, c)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion(c, v, found); err != nil {
-			return err
-		}
-		// Version 1 is the first layout, so there is nothing to upgrade
-		// from yet; later layouts add their steps here, keyed on v.
-		if _, err := tx.Exec(ctx, ddl(c)); err != nil {
-			return fmt.Errorf("postgres: create tables in schema %q: %w", c.Schema, err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO `+vt+` (singleton, version) VALUES (TRUE, $1) ON CONFLICT (singleton) DO NOTHING`, SchemaVersion); err != nil {
-			return fmt.Errorf("postgres: record schema version of %q: %w", c.Schema, err)
-		}
-		return nil
-	})
+	return pgsetup.Migration{
+		Driver:       "postgres",
+		Schema:       c.Schema,
+		VersionTable: pgsetup.Qualified(c.Schema, versionTable),
+		VersionWhere: fmt.Sprintf("of %q", c.Schema),
+		Version:      SchemaVersion,
+		LockKey:      lockKey(c.Schema),
+		ReadVersion: func(ctx context.Context, q pgsetup.Querier) (int, bool, error) {
+			return readVersion(ctx, q, c)
+		},
+		CheckVersion: func(v int, found bool) error { return checkVersion(c, v, found) },
+		DDL:          ddl(c),
+	}.Run(ctx, pool)
+}
+
+// lockKey is the advisory-lock key under which schema migrations run, one
+// per schema so unrelated schemas in one database never wait for each
+// other.
+func lockKey(schema string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("weft/storage/postgres schema migration\x00" + schema))
+	return int64(h.Sum64())
 }
 
 // ddl creates the storage tables of layout version 1. COLLATE "C" makes key
 // comparison bytewise: faster, and no locale can make two distinct keys
 // compare equal.
 func ddl(c Config) string {
-	kv := qualified(c.Schema, c.KeyValueTable)
-	ks := qualified(c.Schema, c.KeySetTable)
+	kv := pgsetup.Qualified(c.Schema, c.KeyValueTable)
+	ks := pgsetup.Qualified(c.Schema, c.KeySetTable)
+	idx := func(table, suffix string) string { return pgsetup.QuoteIdent(pgsetup.IndexName(table, suffix)) }
 	return `CREATE TABLE IF NOT EXISTS ` + kv + ` (
 	key        TEXT COLLATE "C" PRIMARY KEY,
 	value      BYTEA NOT NULL,
@@ -129,12 +118,12 @@ func ddl(c Config) string {
 	expires_at TIMESTAMPTZ NULL,
 	updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
-CREATE INDEX IF NOT EXISTS ` + quoteIdent(indexName(c.KeyValueTable, "expires_at_idx")) + ` ON ` + kv + ` (expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS ` + idx(c.KeyValueTable, "expires_at_idx") + ` ON ` + kv + ` (expires_at) WHERE expires_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS ` + ks + ` (
 	id     BIGSERIAL PRIMARY KEY,
 	key    TEXT COLLATE "C" NOT NULL,
 	member BYTEA NOT NULL,
-	CONSTRAINT ` + quoteIdent(indexName(c.KeySetTable, "key_member_key")) + ` UNIQUE (key, member)
+	CONSTRAINT ` + idx(c.KeySetTable, "key_member_key") + ` UNIQUE (key, member)
 );
-CREATE INDEX IF NOT EXISTS ` + quoteIdent(indexName(c.KeySetTable, "key_id_idx")) + ` ON ` + ks + ` (key, id)`
+CREATE INDEX IF NOT EXISTS ` + idx(c.KeySetTable, "key_id_idx") + ` ON ` + ks + ` (key, id)`
 }

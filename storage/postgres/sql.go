@@ -1,6 +1,10 @@
 package postgres
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/weftio/weft/internal/pgsetup"
+)
 
 // queries holds every statement with the configured schema and tables
 // interpolated once, at New, so the hot path does no string building and
@@ -25,8 +29,8 @@ const live = `(expires_at IS NULL OR expires_at > now())`
 const expiresAt = `CASE WHEN $3::bigint > 0 THEN now() + $3::bigint * interval '1 microsecond' END`
 
 func newQueries(c Config) queries {
-	kv := qualified(c.Schema, c.KeyValueTable)
-	ks := qualified(c.Schema, c.KeySetTable)
+	kv := pgsetup.Qualified(c.Schema, c.KeyValueTable)
+	ks := pgsetup.Qualified(c.Schema, c.KeySetTable)
 	r := strings.NewReplacer("{kv}", kv, "{ks}", ks, "{live}", live, "{expires}", expiresAt)
 	return queries{
 		get: r.Replace(`SELECT value, version FROM {kv} WHERE key = $1 AND {live}`),

@@ -43,11 +43,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	cfg, extra, _ := cfg.resolve() // the URL parsed in Validate
-	pc, err := poolConfig(cfg, extra)
-	if err != nil {
-		return nil, err
-	}
-	pool, err := connect(ctx, pc)
+	pool, err := driver.Open(ctx, cfg.settings(), extra)
 	if err != nil {
 		return nil, err
 	}

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/weftio/weft/internal/pgsetup"
 	"github.com/weftio/weft/storage"
 )
 
@@ -80,8 +80,5 @@ func (s *Store) TxDomain() string {
 // TxDomain is the normalised name of a PostgreSQL database that
 // transactional peers compare: lower-case host, explicit port, database.
 func TxDomain(host string, port int, database string) string {
-	if port == 0 {
-		port = DefaultPort
-	}
-	return fmt.Sprintf("postgres://%s:%d/%s", strings.ToLower(host), port, database)
+	return pgsetup.TxDomain(host, port, database)
 }

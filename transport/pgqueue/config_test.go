@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weftio/weft/internal/pgsetup"
 	"github.com/weftio/weft/transport/pgqueue"
 )
 
@@ -18,10 +19,10 @@ func TestParseURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := pgqueue.Config{
-		Host: "DB.Example.com", Port: 6543, User: "alice", Password: "s@cret", Database: "queues",
-		SSLMode: "require", Schema: "jobs", TablePrefix: "q_", Mode: pgqueue.EventDrivenOnly,
+		Server:  pgqueue.Server{Host: "DB.Example.com", Port: 6543, User: "alice", Password: "s@cret", Database: "queues"},
+		Session: pgqueue.Session{SSLMode: "require"}, Schema: "jobs", TablePrefix: "q_", Mode: pgqueue.EventDrivenOnly,
 		PollInterval: 250 * time.Millisecond, FallbackThreshold: 3 * time.Second, VisibilityTimeout: 2 * time.Minute,
-		MaxMessageSize: 1000, MaxConns: 7,
+		MaxMessageSize: 1000, Pool: pgqueue.Pool{MaxConns: 7},
 	}
 	got := c
 	got.URL = ""
@@ -92,13 +93,13 @@ func TestValidateNamesFields(t *testing.T) {
 		field string
 		cfg   pgqueue.Config
 	}{
-		{"port", pgqueue.Config{Port: 70000}},
+		{"port", pgqueue.Config{Server: pgqueue.Server{Port: 70000}}},
 		{"schema", pgqueue.Config{Schema: "bad-name"}},
 		{"schema", pgqueue.Config{Schema: "pg_mine"}},
 		{"tablePrefix", pgqueue.Config{TablePrefix: "x; DROP TABLE y"}},
 		{"tablePrefix", pgqueue.Config{TablePrefix: strings.Repeat("p", 50)}},
-		{"maxConns", pgqueue.Config{MaxConns: -1}},
-		{"minConns", pgqueue.Config{MaxConns: 2, MinConns: 3}},
+		{"maxConns", pgqueue.Config{Pool: pgqueue.Pool{MaxConns: -1}}},
+		{"minConns", pgqueue.Config{Pool: pgqueue.Pool{MaxConns: 2, MinConns: 3}}},
 		{"mode", pgqueue.Config{Mode: "sometimes"}},
 		{"pollInterval", pgqueue.Config{PollInterval: -time.Second}},
 		{"fallbackThreshold", pgqueue.Config{FallbackThreshold: -time.Second}},
@@ -107,9 +108,9 @@ func TestValidateNamesFields(t *testing.T) {
 		{"maxMessageSize", pgqueue.Config{MaxMessageSize: -5}},
 		{"retention", pgqueue.Config{Retention: -time.Second}},
 		{"deadLetterRetention", pgqueue.Config{DeadLetterRetention: -time.Second}},
-		{"sslMode", pgqueue.Config{SSLMode: "sometimes"}},
-		{"connectTimeout", pgqueue.Config{ConnectTimeout: -time.Second}},
-		{"url", pgqueue.Config{URL: "http://x"}},
+		{"sslMode", pgqueue.Config{Session: pgqueue.Session{SSLMode: "sometimes"}}},
+		{"connectTimeout", pgqueue.Config{Session: pgqueue.Session{ConnectTimeout: -time.Second}}},
+		{"url", pgqueue.Config{Server: pgqueue.Server{URL: "http://x"}}},
 	} {
 		err := tc.cfg.Validate()
 		var fe *pgqueue.FieldError
@@ -122,7 +123,7 @@ func TestValidateNamesFields(t *testing.T) {
 		}
 	}
 	// Several problems are reported at once.
-	err := pgqueue.Config{Port: -1, Mode: "x", MaxMessageSize: -1}.Validate()
+	err := pgqueue.Config{Server: pgqueue.Server{Port: -1}, Mode: "x", MaxMessageSize: -1}.Validate()
 	for _, f := range []string{"port", "mode", "maxMessageSize"} {
 		if err == nil || !strings.Contains(err.Error(), f) {
 			t.Errorf("joined error %v does not name %s", err, f)
@@ -141,10 +142,10 @@ func TestValidateNamesFields(t *testing.T) {
 func TestSecretsNotPrinted(t *testing.T) {
 	t.Parallel()
 	cfgs := []pgqueue.Config{
-		{Password: "hunter2-field"},
-		{URL: "postgres://u:hunter2-url@h/db"},
-		{URL: "postgres://u@h/db?password=hunter2-param"},
-		{URL: "postgres://u:hunter2-bad@h:99999/db"},
+		{Server: pgqueue.Server{Password: "hunter2-field"}},
+		{Server: pgqueue.Server{URL: "postgres://u:hunter2-url@h/db"}},
+		{Server: pgqueue.Server{URL: "postgres://u@h/db?password=hunter2-param"}},
+		{Server: pgqueue.Server{URL: "postgres://u:hunter2-bad@h:99999/db"}},
 	}
 	for _, c := range cfgs {
 		for _, s := range []string{c.String(), fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprint(c.Validate())} {
@@ -197,5 +198,27 @@ func TestDefaultTags(t *testing.T) {
 	var zero pgqueue.Config
 	if s := zero.String(); !strings.Contains(s, "visibilityTimeout=10s") {
 		t.Errorf("the zero Config's effective settings %s do not show visibilityTimeout=10s", s)
+	}
+}
+
+// TestPoolMatchesShared: the queue's Pool differs from the shared one in its
+// descriptions only (the conversion between them keeps names and types in
+// step; this keeps the loader's tags and defaults in step too).
+func TestPoolMatchesShared(t *testing.T) {
+	t.Parallel()
+	mine, shared := reflect.TypeFor[pgqueue.Pool](), reflect.TypeFor[pgsetup.Pool]()
+	if mine.NumField() != shared.NumField() {
+		t.Fatalf("Pool has %d fields, pgsetup.Pool %d", mine.NumField(), shared.NumField())
+	}
+	for i := range mine.NumField() {
+		m, s := mine.Field(i), shared.Field(i)
+		for _, tag := range []string{"yaml", "envconfig", "default"} {
+			if m.Tag.Get(tag) != s.Tag.Get(tag) {
+				t.Errorf("%s: %s tag %q, the shared one says %q", m.Name, tag, m.Tag.Get(tag), s.Tag.Get(tag))
+			}
+		}
+		if m.Tag.Get("desc") == "" {
+			t.Errorf("%s has no description", m.Name)
+		}
 	}
 }

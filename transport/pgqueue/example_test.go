@@ -17,7 +17,7 @@ import (
 func Example() {
 	ctx := context.Background()
 	tr, err := pgqueue.New(ctx, pgqueue.Config{
-		URL:               "postgres://weft:secret@db.internal:5432/weft?sslmode=verify-full",
+		Server:            pgqueue.Server{URL: "postgres://weft:secret@db.internal:5432/weft?sslmode=verify-full"},
 		Mode:              pgqueue.Hybrid,
 		VisibilityTimeout: time.Minute,
 	})

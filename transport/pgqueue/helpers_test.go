@@ -2,8 +2,6 @@ package pgqueue_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,19 +39,11 @@ func freshConfig(t testing.TB) pgqueue.Config {
 	if err != nil {
 		t.Fatalf("%s: %v", testenv.PostgresURL, err)
 	}
-	var b [6]byte
-	rand.Read(b[:])
-	cfg.Schema = "t_pgq_" + hex.EncodeToString(b[:])
+	cfg.Schema = testenv.PostgresSchema(t, "t_pgq_", 6)
 	// Small pools: many transports run in parallel against a server other
 	// packages' tests share.
 	cfg.MaxConns = 3
 	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	t.Cleanup(func() {
-		admin(t, func(ctx context.Context, c *pgx.Conn) error {
-			_, err := c.Exec(ctx, `DROP SCHEMA IF EXISTS "`+cfg.Schema+`" CASCADE`)
-			return err
-		})
-	})
 	return cfg
 }
 
@@ -68,17 +58,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // admin runs fn on a plain connection of its own.
 func admin(t testing.TB, fn func(ctx context.Context, c *pgx.Conn) error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, serverURL(t))
-	if err != nil {
-		t.Errorf("admin connection: %v", err)
-		return
-	}
-	defer c.Close(ctx)
-	if err := fn(ctx, c); err != nil {
-		t.Errorf("admin: %v", err)
-	}
+	testenv.PostgresAdmin(t, fn)
 }
 
 // open starts a Transport for cfg, closed when the test ends.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/weftio/weft/internal/pgsetup"
 )
 
 // Listener timing. The health check matters for connections that die
@@ -76,7 +78,7 @@ func (l *listener) session(ctx context.Context) error {
 		defer cancel()
 		_ = conn.Close(cctx)
 	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+quoteIdent(l.channel)); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+pgsetup.QuoteIdent(l.channel)); err != nil {
 		return err
 	}
 	l.pid.Store(conn.PgConn().PID())

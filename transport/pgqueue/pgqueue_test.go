@@ -59,8 +59,8 @@ func TestUnreachableServer(t *testing.T) {
 	ln.Close() // nothing listens there now
 	host, port, _ := net.SplitHostPort(addr)
 	_, err = pgqueue.New(context.Background(), pgqueue.Config{
-		URL:            "postgres://weft:secret-pw@" + addr + "/db?sslmode=disable",
-		ConnectTimeout: 2 * time.Second,
+		Server:  pgqueue.Server{URL: "postgres://weft:secret-pw@" + addr + "/db?sslmode=disable"},
+		Session: pgqueue.Session{ConnectTimeout: 2 * time.Second},
 	})
 	if err == nil {
 		t.Fatal("New against a closed port succeeded")

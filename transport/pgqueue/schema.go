@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/weftio/weft/internal/pgsetup"
 )
 
 // SchemaVersion is the table layout this build reads and writes. It goes up
@@ -36,11 +38,11 @@ func newTables(schema, prefix string) tables {
 		deadRaw:     prefix + "dead_letters",
 		ackedRaw:    prefix + "acked",
 	}
-	t.version = qualified(schema, t.versionRaw)
-	t.groups = qualified(schema, t.groupsRaw)
-	t.messages = qualified(schema, t.messagesRaw)
-	t.dead = qualified(schema, t.deadRaw)
-	t.acked = qualified(schema, t.ackedRaw)
+	t.version = pgsetup.Qualified(schema, t.versionRaw)
+	t.groups = pgsetup.Qualified(schema, t.groupsRaw)
+	t.messages = pgsetup.Qualified(schema, t.messagesRaw)
+	t.dead = pgsetup.Qualified(schema, t.deadRaw)
+	t.acked = pgsetup.Qualified(schema, t.ackedRaw)
 	return t
 }
 
@@ -76,11 +78,7 @@ func schemaReady(ctx context.Context, pool *pgxpool.Pool, tb tables) (bool, erro
 	return found && v == SchemaVersion && present == 5, nil
 }
 
-type querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-func readVersion(ctx context.Context, q querier, tb tables) (version int, found bool, err error) {
+func readVersion(ctx context.Context, q pgsetup.Querier, tb tables) (version int, found bool, err error) {
 	var exists bool
 	if err := q.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, tb.version).Scan(&exists); err != nil {
 		return 0, false, fmt.Errorf("pgqueue: inspect schema %q: %w", tb.schema, err)
@@ -106,47 +104,30 @@ func checkVersion(tb tables, v int, found bool) error {
 	return nil
 }
 
-// migrate creates whatever is missing, in one transaction under a
-// transaction-scoped advisory lock: concurrent New calls queue here and the
-// later ones find everything done. IF NOT EXISTS alone is not safe against a
-// concurrent creator (it can fail with a unique violation in the catalog).
+// migrate creates whatever is missing under the installation's advisory
+// lock, so concurrent New calls queue and the later ones find everything
+// done (see pgsetup.Migration).
 func migrate(ctx context.Context, pool *pgxpool.Pool, tb tables, lockKey int64) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey); err != nil {
-			return fmt.Errorf("pgqueue: lock schema %q for migration: %w", tb.schema, err)
-		}
-		if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+quoteIdent(tb.schema)+`;
-CREATE TABLE IF NOT EXISTS `+tb.version+` (
-	singleton  BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
-	version    INTEGER NOT NULL,
-	updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-)`); err != nil {
-			return fmt.Errorf("pgqueue: create schema %q: %w", tb.schema, err)
-		}
-		v, found, err := readVersion(ctx, tx, tb)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion(tb, v, found); err != nil {
-			return err
-		}
-		// Version 1 is the first layout; later layouts add their steps here,
-		// keyed on v.
-		if _, err := tx.Exec(ctx, ddl(tb)); err != nil {
-			return fmt.Errorf("pgqueue: create tables in schema %q: %w", tb.schema, err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO `+tb.version+` (singleton, version) VALUES (TRUE, $1) ON CONFLICT (singleton) DO NOTHING`, SchemaVersion); err != nil {
-			return fmt.Errorf("pgqueue: record schema version in %s: %w", tb.version, err)
-		}
-		return nil
-	})
+	return pgsetup.Migration{
+		Driver:       "pgqueue",
+		Schema:       tb.schema,
+		VersionTable: tb.version,
+		VersionWhere: "in " + tb.version,
+		Version:      SchemaVersion,
+		LockKey:      lockKey,
+		ReadVersion: func(ctx context.Context, q pgsetup.Querier) (int, bool, error) {
+			return readVersion(ctx, q, tb)
+		},
+		CheckVersion: func(v int, found bool) error { return checkVersion(tb, v, found) },
+		DDL:          ddl(tb),
+	}.Run(ctx, pool)
 }
 
 // ddl creates the tables of layout version 1 (see the package doc). COLLATE
 // "C" compares topics and keys bytewise: faster, and no locale can make two
 // distinct keys equal.
 func ddl(tb tables) string {
-	idx := func(table, suffix string) string { return quoteIdent(indexName(table, suffix)) }
+	idx := func(table, suffix string) string { return pgsetup.QuoteIdent(pgsetup.IndexName(table, suffix)) }
 	m := tb.messages
 	return `CREATE TABLE IF NOT EXISTS ` + tb.groups + ` (
 	id         BIGSERIAL PRIMARY KEY,

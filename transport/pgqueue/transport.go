@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/weftio/weft/internal/pgsetup"
 	"github.com/weftio/weft/transport"
 )
 
@@ -20,6 +20,10 @@ var (
 	_ transport.Transport   = (*Transport)(nil)
 	_ transport.TxPublisher = (*Transport)(nil)
 )
+
+// driver connects the way every PostgreSQL driver of weft does (see
+// pgsetup).
+var driver = pgsetup.Driver{Name: "pgqueue", AppName: "weft pgqueue"}
 
 // closeGrace is how long Close lets running database calls finish before it
 // cancels them.
@@ -72,11 +76,7 @@ func New(ctx context.Context, cfg Config) (*Transport, error) {
 		return nil, err
 	}
 	cfg, extra, _ := cfg.resolve()
-	pc, err := poolConfig(cfg, extra)
-	if err != nil {
-		return nil, err
-	}
-	pool, err := connect(ctx, pc)
+	pool, err := driver.Open(ctx, cfg.settings(), extra)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func New(ctx context.Context, cfg Config) (*Transport, error) {
 
 // Open is New for a URL alone (see ParseURL for its parameters).
 func Open(ctx context.Context, url string) (*Transport, error) {
-	return New(ctx, Config{URL: url})
+	return New(ctx, Config{Server: Server{URL: url}})
 }
 
 // NewFromPool uses an existing pool, for instance the one the application
@@ -189,10 +189,7 @@ func (t *Transport) TxDomain() string { return t.domain }
 // transactional peers compare: lower-case host, explicit port, database; no
 // user, password or parameters.
 func TxDomain(host string, port int, database string) string {
-	if port == 0 {
-		port = DefaultPort
-	}
-	return fmt.Sprintf("postgres://%s:%d/%s", strings.ToLower(host), port, database)
+	return pgsetup.TxDomain(host, port, database)
 }
 
 // Close stops every subscription, hands their unsettled messages back to the
