@@ -84,6 +84,12 @@ func sampleMessages() []Message {
 		msgs = append(msgs, &CommandResult{Kind: k, WorkflowID: "order-42", Workflow: "Checkout", MethodRunID: "order-42", CommandID: "c-" + string(k),
 			RetrySeq: 3, Value: json.RawMessage(`{"n":1}`), Error: sampleError()})
 	}
+	for _, k := range EventKinds {
+		msgs = append(msgs, &Event{Kind: k, Workflow: "Checkout", WorkflowID: "order-42", MethodRunID: "order-42", Method: "run",
+			Service: "Billing", TaskID: "t-1", RetrySeq: 1, RetryIndex: 2, Requester: req, Tags: []string{"vip"},
+			Meta: map[string]string{"k": "v"}, Input: json.RawMessage(`{"a":1}`), Value: json.RawMessage(`2`), Error: sampleError(),
+			RetryAt: sampleT0, Channel: "approve", SignalID: "s-1", CommandID: "c-1"})
+	}
 	for _, k := range []OutcomeKind{MethodCompleted, MethodFailed, MethodCanceled, MethodUnknown} {
 		msgs = append(msgs, &MethodOutcome{Kind: k, Workflow: "Checkout", WorkflowID: "order-42", MethodRunID: "order-42",
 			Value: json.RawMessage(`[true,null]`), Error: sampleError()})

@@ -267,6 +267,9 @@ var messageFactories = func() map[string]func() Message {
 	add(func() Message { return &WorkflowByTag{} })
 	add(func() Message { return &SetDelegatedTask{} })
 	add(func() Message { return &AddTaskTag{} })
+	for _, k := range EventKinds {
+		add(func() Message { return &Event{Kind: k} })
+	}
 	add(func() Message { return &RemoveTaskTag{} })
 	add(func() Message { return &CompleteDelegatedTask{} })
 	for _, k := range []ResultKind{TaskCompleted, TaskFailed, TaskTimedOut, ChildCompleted, ChildFailed, ChildCanceled, ChildTimedOut, ChildUnknown, TimerCompleted} {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/client"
+	"github.com/weftio/weft/functions"
 	"github.com/weftio/weft/internal/bootstrap"
 	"github.com/weftio/weft/storage"
 	"github.com/weftio/weft/transport"
@@ -29,6 +30,9 @@ type Options struct {
 	// Tags keeps the ids of the instances carrying each tag (default: in
 	// memory); the caller keeps ownership.
 	Tags storage.KeySet
+	// EventSink, when set, receives every lifecycle event (task and
+	// workflow events, see core.EventKinds) at least once.
+	EventSink functions.EventSink
 	// Transport carries the messages between the roles (default: in
 	// memory). The caller keeps ownership: Stop does not close it.
 	Transport transport.Transport
@@ -43,7 +47,7 @@ type Runtime struct {
 // Start runs the roles for everything registered in reg.
 func Start(ctx context.Context, reg *weft.Registry, o Options) (*Runtime, error) {
 	rt, err := bootstrap.StartEmbedded(ctx, bootstrap.Embedded{Registry: reg, Concurrency: o.Concurrency,
-		DisableFastPath: o.DisableFastPath, Store: o.Store, Tags: o.Tags, Transport: o.Transport, Logger: o.Logger})
+		DisableFastPath: o.DisableFastPath, Store: o.Store, Tags: o.Tags, EventSink: o.EventSink, Transport: o.Transport, Logger: o.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,9 @@ type ExecutorConfig struct {
 	Clock  func() time.Time
 	Rand   func() float64
 	Logger *slog.Logger
+	// Events makes the executor emit task lifecycle events (started,
+	// completed, retry scheduled, failed, delegated) on task-events:<S>.
+	Events bool
 }
 
 // Executor is the executor role: it runs task attempts and workflow tasks
@@ -105,7 +108,24 @@ func (x *Executor) Handle(ctx context.Context, in core.Envelope) (Result, error)
 			failure = Permanent(ce.Error(), nil)
 			outcome = core.TaskOutcome{Failure: &core.Failure{Type: string(ce.Code), Message: ce.Error()}, Cause: ce}
 		}
-		outs = core.DecideTask(m, outcome, policy, now, x.cfg.Rand())
+		finished := x.cfg.Clock()
+		outs = core.DecideTask(m, outcome, policy, finished, x.cfg.Rand())
+		if x.cfg.Events {
+			// Started carries the start instant; the outcome's events the end.
+			started, err := core.BuildEnvelope(core.EventOut(core.TaskEvent(core.EventTaskStarted, m)), in.ID, in.Time, x.cfg.Source, now)
+			if err != nil {
+				return Result{}, Permanent("event does not encode", err)
+			}
+			evs, err := x.envelopes(in, core.TaskOutcomeEvents(m, outs), finished)
+			if err != nil {
+				return Result{}, err
+			}
+			envs, err := x.envelopes(in, outs, finished)
+			if err != nil {
+				return Result{}, err
+			}
+			return Result{Outputs: append(append(envs, started), evs...)}, failure
+		}
 	case *core.ExecuteWorkflowTask:
 		if m.Method == nil || m.WorkflowID == "" || m.TaskID == "" {
 			return Result{}, Permanent(fmt.Sprintf("ExecuteWorkflowTask %s names no workflow id, task id or method", in.ID), nil)
@@ -118,13 +138,21 @@ func (x *Executor) Handle(ctx context.Context, in core.Envelope) (Result, error)
 	default:
 		return Result{}, Permanent(fmt.Sprintf("message type %s is not handled by the executor", in.Type), nil)
 	}
+	envs, err := x.envelopes(in, outs, now)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Outputs: envs}, failure
+}
+
+func (x *Executor) envelopes(in core.Envelope, outs []core.Out, now time.Time) ([]core.Envelope, error) {
 	envs := make([]core.Envelope, 0, len(outs))
 	for _, o := range outs {
 		env, err := core.BuildEnvelope(o, in.ID, in.Time, x.cfg.Source, now)
 		if err != nil {
-			return Result{}, Permanent("output does not encode", err)
+			return nil, Permanent("output does not encode", err)
 		}
 		envs = append(envs, env)
 	}
-	return Result{Outputs: envs}, failure
+	return envs, nil
 }

@@ -28,6 +28,9 @@ type Embedded struct {
 	Store     storage.KeyValue
 	// Tags keeps the tag engine's id sets (default: in memory).
 	Tags storage.KeySet
+	// EventSink, when set, turns lifecycle events on and runs an event
+	// listener handing them to it.
+	EventSink functions.EventSink
 	// Concurrency is the number of lanes per role (default 8).
 	Concurrency int
 	// FastPath runs workflow tasks inside the state engine (default on;
@@ -96,11 +99,19 @@ func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
 		}
 		fns = append(fns, tags)
 	}
-	ex, err := functions.NewExecutor(functions.ExecutorConfig{Registry: cfg.Registry, Logger: cfg.Logger})
+	ex, err := functions.NewExecutor(functions.ExecutorConfig{Registry: cfg.Registry, Logger: cfg.Logger, Events: cfg.EventSink != nil})
 	if err != nil {
 		return nil, err
 	}
 	fns = append(fns, ex)
+	if cfg.EventSink != nil {
+		l, err := functions.NewEventListener(functions.EventListenerConfig{Workflows: cfg.Registry.Workflows(),
+			Services: cfg.Registry.Services(), Sink: cfg.EventSink})
+		if err != nil {
+			return nil, err
+		}
+		fns = append(fns, l)
+	}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	rt.cancel = cancel

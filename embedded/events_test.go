@@ -1,0 +1,75 @@
+package embedded_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/client"
+	"github.com/weftio/weft/core"
+	"github.com/weftio/weft/embedded"
+	"github.com/weftio/weft/functions"
+)
+
+var (
+	flaky     = weft.NewTask[int, int]("Flaky", "run")
+	flakyFlow = weft.NewWorkflow[int, int]("FlakyFlow", "run")
+)
+
+// TestTaskEventsReachTheSink runs a task that fails once, is retried and
+// succeeds, with a sink that is down for its first delivery: the sink gets
+// started, retry scheduled, started, completed, each at least once, as
+// CloudEvents with the documented type and subject.
+func TestTaskEventsReachTheSink(t *testing.T) {
+	var attempts, sinkCalls atomic.Int32
+	reg := weft.NewRegistry()
+	policy := weft.DefaultRetryPolicy()
+	policy.Minimum, policy.Maximum, policy.RandomFactor = 10*time.Millisecond, 10*time.Millisecond, 0
+	weft.MustRegister(weft.RegisterTask(reg, flaky, func(ctx weft.TaskContext, n int) (int, error) {
+		if attempts.Add(1) == 1 {
+			return 0, errors.New("first attempt fails")
+		}
+		return n + 1, nil
+	}, weft.WithRetry(policy)))
+	weft.MustRegister(weft.RegisterWorkflow(reg, flakyFlow, func(ctx weft.Context, n int) (int, error) {
+		return weft.Call(ctx, flaky, n)
+	}))
+	var mu sync.Mutex
+	var kinds []core.EventKind
+	var taskID string
+	sink := functions.EventSink(func(ctx context.Context, env core.Envelope, ev *core.Event) error {
+		if sinkCalls.Add(1) == 1 {
+			return errors.New("sink briefly down") // retried, not lost
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if env.Type != "weft.event."+string(ev.Kind) || env.Subject != ev.TaskID || env.Topic != "task-events:Flaky" {
+			t.Errorf("event envelope type %s subject %s topic %s for %+v", env.Type, env.Subject, env.Topic, ev)
+		}
+		if !slices.Contains(kinds, ev.Kind) || ev.Kind == core.EventTaskStarted {
+			kinds = append(kinds, ev.Kind)
+		}
+		taskID = ev.TaskID
+		return nil
+	})
+	c, ctx := start(t, reg, embedded.Options{EventSink: sink})
+	if got, err := client.Run(ctx, c, flakyFlow, 41); err != nil || got != 42 {
+		t.Fatalf("workflow = %d, %v", got, err)
+	}
+	eventually(t, "every task event delivered", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Contains(kinds, core.EventTaskCompleted) && slices.Contains(kinds, core.EventTaskRetryScheduled) &&
+			len(slices.DeleteFunc(slices.Clone(kinds), func(k core.EventKind) bool { return k != core.EventTaskStarted })) >= 2
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if taskID == "" {
+		t.Error("events carry no task id")
+	}
+}
