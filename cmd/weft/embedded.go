@@ -47,11 +47,15 @@ func startExamples(ctx context.Context, out io.Writer, quiet bool) (*app, error)
 	if err != nil {
 		return nil, errors.Join(err, stores.Close())
 	}
+	sink, err := bootstrap.EventSink(cfg)
+	if err != nil {
+		return nil, errors.Join(err, tr.Close(), stores.Close())
+	}
 	reg := weft.NewRegistry()
 	if err := examples.Register(reg, out); err != nil {
 		return nil, errors.Join(err, tr.Close(), stores.Close())
 	}
-	rt, err := embedded.Start(ctx, reg, embedded.Options{Store: stores.KeyValue, Tags: stores.KeySet, Transport: tr, Logger: logger,
+	rt, err := embedded.Start(ctx, reg, embedded.Options{Store: stores.KeyValue, Tags: stores.KeySet, EventSink: sink, Transport: tr, Logger: logger,
 		Concurrency: cfg.Worker.Concurrency})
 	if err != nil {
 		return nil, errors.Join(err, tr.Close(), stores.Close())

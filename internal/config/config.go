@@ -40,6 +40,7 @@ type Config struct {
 	PGQueue     pgqueue.Config      `yaml:"pgqueue" envconfig:"PGQUEUE"`
 	Engine      Engine              `yaml:"engine" envconfig:"ENGINE"`
 	Worker      Worker              `yaml:"worker" envconfig:"WORKER"`
+	Events      Events              `yaml:"events" envconfig:"EVENTS"`
 	Log         Log                 `yaml:"log" envconfig:"LOG"`
 }
 
@@ -53,6 +54,12 @@ type Engine struct {
 type Worker struct {
 	Concurrency   int           `yaml:"concurrency" envconfig:"CONCURRENCY" default:"8" desc:"messages handled at once per role"`
 	ShutdownGrace time.Duration `yaml:"shutdownGrace" envconfig:"SHUTDOWN_GRACE" default:"30s" desc:"time in-flight messages get to finish on shutdown"`
+}
+
+// Events configures lifecycle events.
+type Events struct {
+	Sink    string        `yaml:"sink" envconfig:"SINK" desc:"URL of an HTTP CloudEvents sink that gets every lifecycle event (default: $K_SINK when set; empty: events off)"`
+	Timeout time.Duration `yaml:"timeout" envconfig:"TIMEOUT" default:"10s" desc:"bound on one delivery to the sink; slower deliveries are retried"`
 }
 
 // Log configures logging.
@@ -268,6 +275,9 @@ func (c *Config) validate() []error {
 	}
 	if c.Engine.Retention <= 0 {
 		bad("WEFT_ENGINE_RETENTION", "engine.retention", "must be positive")
+	}
+	if c.Events.Sink != "" && !strings.HasPrefix(c.Events.Sink, "http://") && !strings.HasPrefix(c.Events.Sink, "https://") {
+		bad("WEFT_EVENTS_SINK", "events.sink", "%q is not an http(s) URL", c.Events.Sink)
 	}
 	if c.Worker.Concurrency <= 0 {
 		bad("WEFT_WORKER_CONCURRENCY", "worker.concurrency", "must be positive")

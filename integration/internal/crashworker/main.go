@@ -50,11 +50,15 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return errors.Join(err, stores.Close())
 	}
+	sink, err := bootstrap.EventSink(cfg)
+	if err != nil {
+		return errors.Join(err, tr.Close(), stores.Close())
+	}
 	reg := weft.NewRegistry()
 	if err := chain.Register(reg, os.Getenv("CHAIN_TASK_LOG"), pause); err != nil {
 		return errors.Join(err, tr.Close(), stores.Close())
 	}
-	rt, err := embedded.Start(ctx, reg, embedded.Options{Store: stores.KeyValue, Tags: stores.KeySet, Transport: tr, Logger: logger,
+	rt, err := embedded.Start(ctx, reg, embedded.Options{Store: stores.KeyValue, Tags: stores.KeySet, EventSink: sink, Transport: tr, Logger: logger,
 		Concurrency: cfg.Worker.Concurrency})
 	if err != nil {
 		return errors.Join(err, tr.Close(), stores.Close())
