@@ -73,3 +73,39 @@ func TestTaskEventsReachTheSink(t *testing.T) {
 		t.Error("events carry no task id")
 	}
 }
+
+// TestDelegationCompletedEvent checks the tag engine reports the completion
+// of a delegated task.
+func TestDelegationCompletedEvent(t *testing.T) {
+	reg := weft.NewRegistry()
+	var c *client.Client
+	weft.MustRegister(weft.RegisterTask(reg, review, func(ctx weft.TaskContext, text string) (string, error) {
+		id := ctx.Info().TaskID
+		go func() { _ = client.CompleteTask(context.Background(), c, review, id, "ok: "+text) }()
+		return "", nil
+	}, weft.Delegated()))
+	weft.MustRegister(weft.RegisterWorkflow(reg, reviewFlow, func(ctx weft.Context, text string) (string, error) {
+		return weft.Call(ctx, review, text)
+	}))
+	var mu sync.Mutex
+	var got []*core.Event
+	c, ctx := start(t, reg, embedded.Options{EventSink: func(_ context.Context, _ core.Envelope, ev *core.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, ev)
+		return nil
+	}})
+	if v, err := client.Run(ctx, c, reviewFlow, "doc"); err != nil || v != "ok: doc" {
+		t.Fatalf("workflow = %q, %v", v, err)
+	}
+	eventually(t, "delegated and delegationCompleted events", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		var delegated, done bool
+		for _, ev := range got {
+			delegated = delegated || ev.Kind == core.EventTaskDelegated
+			done = done || (ev.Kind == core.EventTaskDelegationComplete && string(ev.Value) == `"ok: doc"` && ev.WorkflowID != "")
+		}
+		return delegated && done
+	})
+}

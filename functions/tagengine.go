@@ -31,6 +31,8 @@ type TagEngineConfig struct {
 	// finds that instance even after it ended and released its customId.
 	Store     storage.KeyValue
 	Retention time.Duration
+	// Events emits task.delegationCompleted when a delegated task is done.
+	Events bool
 	Source    string
 	Clock     func() time.Time
 	Logger    *slog.Logger
@@ -257,7 +259,17 @@ func (t *TagEngine) delegated(ctx context.Context, in core.Envelope, msg core.Me
 			return nil
 		}}, nil
 	}
-	res, err := t.result(in, core.DelegatedResult(rec.Set, rec.Done))
+	outs := core.DelegatedResult(rec.Set, rec.Done)
+	if t.cfg.Events {
+		ev := &core.Event{Kind: core.EventTaskDelegationComplete, Service: rec.Set.Service, Method: rec.Set.Method,
+			TaskID: rec.Set.TaskID, RetrySeq: rec.Set.RetrySeq, Requester: rec.Set.Requester, Tags: rec.Set.Tags,
+			Value: rec.Done.Value, Error: rec.Done.Error}
+		if r := rec.Set.Requester; r.IsWorkflow() {
+			ev.Workflow, ev.WorkflowID, ev.MethodRunID = r.Workflow, r.WorkflowID, r.MethodRunID
+		}
+		outs = append(outs, core.EventOut(ev))
+	}
+	res, err := t.result(in, outs)
 	if err != nil {
 		return res, err
 	}

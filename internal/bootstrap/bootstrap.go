@@ -93,7 +93,7 @@ func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
 	}
 	if wfs, svcs := cfg.Registry.Workflows(), cfg.Registry.Services(); len(wfs)+len(svcs) > 0 {
 		tags, err := functions.NewTagEngine(functions.TagEngineConfig{Workflows: wfs, Services: svcs, Tags: rt.Tags, Store: rt.Store,
-			Retention: cfg.Retention, Logger: cfg.Logger})
+			Retention: cfg.Retention, Events: cfg.EventSink != nil, Logger: cfg.Logger})
 		if err != nil {
 			return nil, err
 		}
