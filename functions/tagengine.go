@@ -33,9 +33,9 @@ type TagEngineConfig struct {
 	Retention time.Duration
 	// Events emits task.delegationCompleted when a delegated task is done.
 	Events bool
-	Source    string
-	Clock     func() time.Time
-	Logger    *slog.Logger
+	Source string
+	Clock  func() time.Time
+	Logger *slog.Logger
 }
 
 // TagEngine is the tag-engine role: it keeps the ids of the instances
