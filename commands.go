@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weftio/weft/core"
+	"github.com/weftio/weft/internal/jsonfilter"
 )
 
 // CallOption configures one dispatch from a workflow.
@@ -137,24 +138,61 @@ func Limit(n int) ReceiveOption {
 func OfType(name string) ReceiveOption { return func(c *core.Command) { c.SignalType = name } }
 
 // Where keeps only signals whose JSON value at the dot-separated path
-// equals value.
+// equals value. It combines with WhereJSONPath: a signal must pass both.
 func Where(path string, value any) ReceiveOption {
 	return func(c *core.Command) {
 		b, err := json.Marshal(value)
 		if err != nil {
 			b = []byte("null")
 		}
-		c.Filter = &core.SignalFilter{Path: path, Value: b}
+		if c.Filter == nil {
+			c.Filter = &core.SignalFilter{}
+		}
+		c.Filter.Path, c.Filter.Value = path, b
+	}
+}
+
+// WhereJSONPath keeps only signals that pass an RFC 9535 JSONPath filter
+// query. The query starts with a filter selector whose @ is the signal:
+//
+//	weft.WhereJSONPath(`$[?@.amount > 100 && @.currency == "EUR"]`)
+//	weft.WhereJSONPath(`$[?@.items[?@.sku == "A1"]]`) // some item is A1
+//
+// Formally, the query runs on a one-element array holding the signal and
+// the signal passes when it selects at least one node. An invalid query
+// (including one not starting with a filter selector, such as $.kind)
+// opens no reception: Receive returns a deferred whose Await fails with a
+// bad-input error, the same on every replay; so does an empty query unless
+// Where is given too. The last WhereJSONPath of a Receive wins; it combines
+// with Where (a signal must pass both).
+func WhereJSONPath(query string) ReceiveOption {
+	return func(c *core.Command) {
+		if c.Filter == nil {
+			c.Filter = &core.SignalFilter{}
+		}
+		c.Filter.Expr = query
 	}
 }
 
 // Receive opens a reception on a channel of this workflow. Signals sent
 // before it is open are not kept. Each Await returns the next signal.
+// Signals go to the first open reception of the channel, in the order
+// receptions were opened, whose type and filters they pass; a signal no
+// reception takes is discarded.
 func Receive[T any](ctx Context, ch ChannelRef[T], opts ...ReceiveOption) *Deferred[T] {
 	c := ctx.replay()
 	cmd := &core.Command{Kind: core.KindReceive, Name: ch.name, Channel: ch.name}
 	for _, o := range opts {
 		o(cmd)
+	}
+	// Checked before the command is recorded, so replays agree. A filter
+	// with neither part can only come from WhereJSONPath(""): it would
+	// pass no signal, so it is rejected as an empty query.
+	if f := cmd.Filter; f != nil && (f.Expr != "" || len(f.Value) == 0) {
+		if err := jsonfilter.Validate(f.Expr); err != nil {
+			return &Deferred[T]{ctx: c, multi: true, err: &core.Error{Code: core.CodeBadInput, Workflow: ch.workflow,
+				Message: "receive on channel " + ch.name + ": " + err.Error()}}
+		}
 	}
 	return newDeferred[T](c, c.command(cmd))
 }

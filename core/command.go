@@ -75,12 +75,33 @@ type Command struct {
 	Statuses []Status `json:"statuses,omitempty"`
 }
 
-// SignalFilter keeps only signals whose JSON value at Path equals Value.
-// Path is a dot-separated list of object keys ("" is the whole value).
+// SignalFilter keeps only some signals of a reception. It has two parts,
+// and a signal must pass every part that is set:
+//
+//   - equality (weft.Where), set when Value is not empty: the signal's JSON
+//     value at Path equals Value. Path is a dot-separated list of object
+//     keys ("" is the whole value). Core evaluates it itself; receptions
+//     recorded before Expr existed have only this part.
+//   - JSONPath (weft.WhereJSONPath), set when Expr is not empty: an RFC 9535
+//     query such as $[?@.amount > 100], run on a one-element array holding
+//     the signal; the signal passes when it selects at least one node.
+//     Core does not implement JSONPath: Apply evaluates Expr with the
+//     ApplyOptions.Match it is given, and without one a signal never passes
+//     an Expr (it is discarded rather than let through unfiltered).
+//
+// A filter with neither part passes no signal.
 type SignalFilter struct {
-	Path  string          `json:"path"`
-	Value json.RawMessage `json:"value"`
+	Path  string          `json:"path,omitempty"`
+	Value json.RawMessage `json:"value,omitempty"`
+	Expr  string          `json:"expr,omitempty"`
 }
+
+// Matcher evaluates a JSONPath filter expression (SignalFilter.Expr) on a
+// signal's JSON data: true when the signal passes. It must be deterministic
+// (the same answer for the same expression and data on every call) and
+// return false for an invalid expression or data that is not JSON. The
+// state engine passes internal/jsonfilter.Match.
+type Matcher func(expr string, data json.RawMessage) bool
 
 // Status is one status change of a command. Index is the workflow-task index
 // from which the change is visible (the logical clock).

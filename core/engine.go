@@ -23,17 +23,31 @@ type Transition struct {
 	Changed bool
 }
 
-// Apply is the state engine: it applies one message to a workflow's state
-// at wall-clock now and returns the new state and the messages to send.
-// s may be nil (no stored state); it is modified in place. Apply never
-// performs I/O; an error means the message is invalid and can never be
-// applied (a *DecodeError).
+// ApplyOptions gives Apply what core cannot do by itself.
+type ApplyOptions struct {
+	// Match evaluates the JSONPath part of signal filters
+	// (SignalFilter.Expr). Without it, no signal passes a filter with an
+	// Expr: such signals are discarded, never let through unfiltered.
+	Match Matcher
+}
+
+// Apply is ApplyWith without options: receptions filtered by a JSONPath
+// expression receive no signal (see ApplyOptions.Match).
 func Apply(s *WorkflowState, in Input, now time.Time) (Transition, error) {
+	return ApplyWith(s, in, now, ApplyOptions{})
+}
+
+// ApplyWith is the state engine: it applies one message to a workflow's
+// state at wall-clock now and returns the new state and the messages to
+// send. s may be nil (no stored state); it is modified in place. ApplyWith
+// never performs I/O (unless o's functions do); an error means the message
+// is invalid and can never be applied (a *DecodeError).
+func ApplyWith(s *WorkflowState, in Input, now time.Time, o ApplyOptions) (Transition, error) {
 	if s != nil && in.ID != "" && s.LastMessageID == in.ID {
 		return Transition{State: s}, nil // redelivery of the last message
 	}
 	ended := s != nil && s.Result != nil
-	e := &engine{s: s, now: now, in: in}
+	e := &engine{s: s, now: now, in: in, opts: o}
 	if err := e.apply(in); err != nil {
 		return Transition{State: s}, err
 	}
@@ -52,6 +66,8 @@ type engine struct {
 	now time.Time
 	in  Input
 	out []Out
+	// opts holds what the caller provides, e.g. the JSONPath matcher.
+	opts ApplyOptions
 	// synth counts synthetic messages created while handling in.
 	synth int
 }

@@ -84,7 +84,7 @@ func (e *engine) sendSignal(m *SendSignal, instant time.Time) {
 		return
 	}
 	for i, ch := range s.Channels {
-		if ch.Name != m.Channel || (ch.Type != "" && ch.Type != m.SignalType) || !ch.Filter.Match(m.Data) {
+		if ch.Name != m.Channel || (ch.Type != "" && ch.Type != m.SignalType) || !ch.Filter.Match(m.Data, e.opts.Match) {
 			continue
 		}
 		run := s.Method(ch.MethodRunID)
@@ -136,11 +136,28 @@ func (e *engine) signalSeen(id string) bool {
 	return false
 }
 
-// Match reports whether data passes the filter (a nil filter passes all).
-func (f *SignalFilter) Match(data json.RawMessage) bool {
+// Match reports whether data passes the filter (a nil filter passes all):
+// the equality part if set, and the JSONPath part if set, evaluated by
+// match (nil: no signal passes a JSONPath part).
+func (f *SignalFilter) Match(data json.RawMessage, match Matcher) bool {
 	if f == nil {
 		return true
 	}
+	if len(f.Value) == 0 && f.Expr == "" {
+		return false // as before Expr existed: no value to compare with
+	}
+	if len(f.Value) > 0 && !f.matchValue(data) {
+		return false
+	}
+	if f.Expr != "" && (match == nil || !match(f.Expr, data)) {
+		return false
+	}
+	return true
+}
+
+// matchValue is the equality part: the value at the dot-separated Path
+// equals Value.
+func (f *SignalFilter) matchValue(data json.RawMessage) bool {
 	var v any
 	if err := json.Unmarshal(data, &v); err != nil {
 		return false

@@ -119,6 +119,73 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// goldenMatch stands in for the state engine's JSONPath evaluator
+// (internal/jsonfilter), which core may not import. It understands the one
+// form the histories use, $[?@.dotted.path OP literal] with OP one of ==,
+// !=, <, <=, >, >= and a JSON literal, with RFC 9535 semantics for it: an
+// absent member compares unequal to everything and orders nothing, and
+// only numbers and strings order. Anything else matches nothing.
+// internal/jsonfilter's tests replay the same histories with the real
+// library and check they record the same states.
+func goldenMatch(expr string, data json.RawMessage) bool {
+	body, ok := strings.CutPrefix(expr, "$[?@.")
+	if body, ok = strings.CutSuffix(body, "]"); !ok {
+		return false
+	}
+	f := strings.Fields(body)
+	if len(f) != 3 {
+		return false
+	}
+	var got, want any
+	if json.Unmarshal(data, &got) != nil || json.Unmarshal([]byte(f[2]), &want) != nil {
+		return false
+	}
+	for _, k := range strings.Split(f[0], ".") {
+		obj, ok := got.(map[string]any)
+		if !ok {
+			return f[1] == "!=" // absent: only != holds
+		}
+		if got, ok = obj[k]; !ok {
+			return f[1] == "!="
+		}
+	}
+	eq := reflect.DeepEqual(got, want)
+	var less bool
+	switch g := got.(type) {
+	case float64:
+		w, ok := want.(float64)
+		if !ok {
+			return f[1] == "!="
+		}
+		less = g < w
+	case string:
+		w, ok := want.(string)
+		if !ok {
+			return f[1] == "!="
+		}
+		less = g < w
+	default:
+		if f[1] != "==" && f[1] != "!=" {
+			return false
+		}
+	}
+	switch f[1] {
+	case "==":
+		return eq
+	case "!=":
+		return !eq
+	case "<":
+		return less
+	case "<=":
+		return less || eq
+	case ">":
+		return !less && !eq
+	case ">=":
+		return !less
+	}
+	return false
+}
+
 // replayGolden applies the inputs in order. Like the state engine, it
 // stores the state encoded between steps and loads it again.
 func replayGolden(t *testing.T, f goldenFile) []goldenResult {
@@ -147,7 +214,7 @@ func replayGolden(t *testing.T, f goldenFile) []goldenResult {
 					t.Fatalf("step %d: stored state: %v", i, err)
 				}
 			}
-			tr, err := Apply(s, Input{ID: in.ID, Instant: in.Instant, Msg: msg}, now)
+			tr, err := ApplyWith(s, Input{ID: in.ID, Instant: in.Instant, Msg: msg}, now, ApplyOptions{Match: goldenMatch})
 			return recordStep(t, i, in, now, tr, err)
 		}
 		res, next := apply()
@@ -269,6 +336,52 @@ var goldenChecks = map[string]goldenCheck{
 	"c_task_failure_retry_tasks": checkRetryTasks,
 	"d_duplicate_delivery":       checkDuplicates,
 	"e_customid_attach":          checkCustomIDAttach,
+	"h_channel_jsonpath_filter":  checkChannelJSONPathFilter,
+}
+
+func checkChannelJSONPathFilter(t *testing.T, f goldenFile, r []goldenResult) {
+	if len(r) != 9 {
+		t.Fatalf("%d steps", len(r))
+	}
+	// received lists, per reception in opening order, the signal ids taken.
+	received := func(step int) []string {
+		var out []string
+		for _, c := range r[step].state.Methods[0].Commands {
+			var ids []string
+			for _, st := range c.Statuses {
+				ids = append(ids, st.SignalID)
+			}
+			out = append(out, strings.Join(ids, "+"))
+		}
+		return out
+	}
+	want := func(step int, ids ...string) {
+		t.Helper()
+		if got := received(step); strings.Join(got, ",") != strings.Join(ids, ",") {
+			t.Errorf("step %d (%s): receptions took %q, want %q", step, f.Steps[step].Note, got, ids)
+		}
+	}
+	if ch := r[1].state.Channels; len(ch) != 3 || ch[0].Filter.Expr != "$[?@.amount > 100]" || ch[1].Filter.Expr != `$[?@.currency == "EUR"]` ||
+		ch[2].Filter.Expr != "" || ch[2].Filter.Path != "kind" {
+		t.Fatalf("step 1: channels %+v", ch)
+	}
+	want(2, "", "", "")                             // discarded
+	want(3, "sig-big-eur", "", "")                  // first fit
+	want(4, "sig-big-eur", "sig-eur", "")           // the second filter
+	want(5, "sig-big-eur", "sig-eur", "")           // duplicate id
+	want(6, "sig-big-eur", "sig-eur", "")           // discarded
+	want(7, "sig-big-eur", "sig-eur", "sig-refund") // the old-style filter
+	for step := 2; step <= 6; step++ {
+		wantTypes(t, step, r[step])
+	}
+	if v := string(r[5].state.Methods[0].Commands[1].Statuses[0].Value); v != `{"amount":20,"currency":"EUR","kind":"charge"}` {
+		t.Errorf("step 5: the duplicate replaced the value: %s", v)
+	}
+	wantTypes(t, 7, r[7], typeExecuteWT)
+	wantOutcome(t, 8, r[8], "c1", MethodCompleted, "")
+	if s := r[8].state; s.Result == nil || s.Result.State != StateCompleted {
+		t.Errorf("step 8: %+v", s.Result)
+	}
 }
 
 func checkCustomIDAttach(t *testing.T, f goldenFile, r []goldenResult) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/core"
+	"github.com/weftio/weft/internal/jsonfilter"
 	"github.com/weftio/weft/storage"
 )
 
@@ -33,19 +34,23 @@ type StateEngineConfig struct {
 	// DefaultStateCacheSize; negative: no cache).
 	CacheSize int
 	// Clock returns the wall clock (default time.Now).
-	Clock  func() time.Time
-	Logger *slog.Logger
+	Clock func() time.Time
+	// SignalMatcher evaluates the JSONPath filters of signal receptions
+	// (default jsonfilter.Match: RFC 9535, see weft.WhereJSONPath).
+	SignalMatcher core.Matcher
+	Logger        *slog.Logger
 }
 
 // DefaultStateCacheSize is the default number of decoded states cached.
 const DefaultStateCacheSize = 4096
 
 // StateEngine is the state-engine role: it loads a workflow's state, applies
-// one message with core.Apply, and returns the outputs plus a Commit that
+// one message with core.ApplyWith, and returns the outputs plus a Commit that
 // writes the state under its expected version.
 type StateEngine struct {
 	cfg   StateEngineConfig
 	cache *stateCache
+	opts  core.ApplyOptions
 }
 
 // MaxLocalTasks bounds the in-process workflow tasks run for one input, so a
@@ -75,7 +80,10 @@ func NewStateEngine(cfg StateEngineConfig) (*StateEngine, error) {
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = DefaultStateCacheSize
 	}
-	return &StateEngine{cfg: cfg, cache: newStateCache(cfg.CacheSize)}, nil
+	if cfg.SignalMatcher == nil {
+		cfg.SignalMatcher = jsonfilter.Match
+	}
+	return &StateEngine{cfg: cfg, cache: newStateCache(cfg.CacheSize), opts: core.ApplyOptions{Match: cfg.SignalMatcher}}, nil
 }
 
 // Name implements Function.
@@ -164,7 +172,7 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 		res.Outputs = append(res.Outputs, state.Outbox...)
 	}
 	now := e.cfg.Clock()
-	tr, err := core.Apply(state, input, now)
+	tr, err := core.ApplyWith(state, input, now, e.opts)
 	if err != nil {
 		return Result{}, Permanent("invalid message", err)
 	}
@@ -248,7 +256,7 @@ func (e *StateEngine) runLocal(tr *core.Transition, in core.Input, now time.Time
 		ran++
 		res, _ := e.cfg.Local.RunWorkflowTask(task)
 		from = core.Input{ID: core.ChildID(task.Trigger, task.TaskID, "local", 0), Instant: task.Trigger, Msg: res}
-		step, err := core.Apply(tr.State, from, now)
+		step, err := core.ApplyWith(tr.State, from, now, e.opts)
 		if err != nil {
 			return nil, false, fmt.Errorf("apply in-process workflow task %s: %w", task.TaskID, err)
 		}

@@ -83,6 +83,9 @@ type Options struct {
 	// PostgreSQL as both storage and transport: a failed write publishes
 	// nothing.
 	Transactional bool
+	// SignalMatcher replaces the state engine's JSONPath evaluator of
+	// signal filters (default: internal/jsonfilter, as in production).
+	SignalMatcher core.Matcher
 }
 
 // New builds a simulator for the registry's workflows and services.
@@ -107,7 +110,8 @@ func New(t testing.TB, reg *weft.Registry, o Options) *Sim {
 	if o.FastPath {
 		local = reg
 	}
-	eng, err := functions.NewStateEngine(functions.StateEngineConfig{Workflows: reg.Workflows(), Store: s.Store, Local: local, Clock: clock})
+	eng, err := functions.NewStateEngine(functions.StateEngineConfig{Workflows: reg.Workflows(), Store: s.Store, Local: local, Clock: clock,
+		SignalMatcher: o.SignalMatcher})
 	if err != nil {
 		t.Fatal(err)
 	}
