@@ -74,6 +74,15 @@ type engine struct {
 
 func (e *engine) emit(o Out) { e.out = append(e.out, o) }
 
+// event emits a workflow lifecycle event about this instance.
+func (e *engine) event(k EventKind, fill func(ev *Event)) {
+	ev := &Event{Kind: k, Workflow: e.s.WorkflowName, WorkflowID: e.s.WorkflowID}
+	if fill != nil {
+		fill(ev)
+	}
+	e.emit(EventOut(ev))
+}
+
 // next is the index from which a status change made now is visible: the
 // next workflow task is the first to see it.
 func (e *engine) next() int64 { return e.s.TaskIndex + 1 }
@@ -259,6 +268,9 @@ func (e *engine) dispatchWorkflowTask(m *MethodRun, trigger time.Time) {
 		Subject: s.WorkflowID,
 		Msg:     e.workflowTask(m),
 	})
+	e.event(EventWorkflowTaskDispatched, func(ev *Event) {
+		ev.MethodRunID, ev.Method, ev.TaskID = m.ID, m.Name, s.Running.ID
+	})
 }
 
 func (e *engine) workflowTask(m *MethodRun) *ExecuteWorkflowTask {
@@ -347,6 +359,11 @@ func (e *engine) closeChannels(methodRunID string) {
 func (e *engine) endInstance(st State) {
 	s := e.s
 	s.Result = &Result{State: st, EndedAt: e.now}
+	kind := EventWorkflowCompleted
+	if st == StateCanceled {
+		kind = EventWorkflowCanceled
+	}
+	e.event(kind, nil)
 	for _, t := range s.Tags {
 		// A customId value is free again, and by-tag commands stop here.
 		e.emit(TagOut(&RemoveTagFromWorkflow{Workflow: s.WorkflowName, Tag: t, WorkflowID: s.WorkflowID}))

@@ -125,7 +125,11 @@ func (e *engine) retryTasks(m *RetryTasks) {
 			}
 			c.RetrySeq++
 			c.Statuses = append(c.Statuses, Status{State: StateOngoing, Index: e.next()})
-			e.emit(e.executeTask(run, c))
+			et := e.executeTask(run, c)
+			e.emit(et)
+			if t, ok := et.Msg.(*ExecuteTask); ok {
+				e.emit(EventOut(TaskEvent(EventTaskDispatched, t)))
+			}
 		}
 		e.rearmStep(run)
 	}

@@ -27,6 +27,9 @@ func (e *engine) dispatchWorkflow(m *DispatchWorkflow) error {
 	if client != "" {
 		run.WaitingClients = []string{client}
 	}
+	e.event(EventWorkflowDispatched, func(ev *Event) {
+		ev.MethodRunID, ev.Method, ev.Input, ev.Requester, ev.Tags, ev.Meta = run.ID, m.Method, m.Input, m.Requester, m.Tags, m.Meta
+	})
 	e.startMethod(run)
 	return nil
 }
@@ -114,6 +117,9 @@ func (e *engine) dispatchMethod(m *DispatchMethod) {
 	if client != "" {
 		run.WaitingClients = []string{client}
 	}
+	e.event(EventMethodDispatched, func(ev *Event) {
+		ev.MethodRunID, ev.Method, ev.Input, ev.Requester = run.ID, m.Method, m.Input, m.Requester
+	})
 	e.startMethod(run)
 }
 
@@ -166,6 +172,10 @@ func (e *engine) replyMissing(r *Requester, client, workflow, workflowID, method
 // reply tells everyone waiting for run how it ended, then forgets the
 // waiting clients (a later WaitWorkflow registers again).
 func (e *engine) reply(run *MethodRun, kind OutcomeKind, value []byte, err *Error) {
+	ek := map[OutcomeKind]EventKind{MethodCompleted: EventMethodCompleted, MethodFailed: EventMethodFailed, MethodCanceled: EventMethodCanceled}[kind]
+	if ek != "" {
+		e.event(ek, func(ev *Event) { ev.MethodRunID, ev.Method, ev.Value, ev.Error = run.ID, run.Name, value, err })
+	}
 	for _, c := range run.WaitingClients {
 		e.replyTo(nil, c, run.ID, run.Name, kind, value, err)
 	}

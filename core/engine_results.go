@@ -102,12 +102,16 @@ func (e *engine) sendSignal(m *SendSignal, instant time.Time) {
 				s.SignalIDs = s.SignalIDs[len(s.SignalIDs)-MaxRememberedSignals:]
 			}
 		}
+		e.event(EventSignalReceived, func(ev *Event) {
+			ev.MethodRunID, ev.CommandID, ev.Channel, ev.SignalID, ev.Value = ch.MethodRunID, ch.CommandID, m.Channel, m.SignalID, m.Data
+		})
 		ch.Count++
 		if ch.Limit > 0 && ch.Count >= ch.Limit {
 			s.Channels = append(s.Channels[:i], s.Channels[i+1:]...)
 		}
 		return
 	}
+	e.event(EventSignalDiscarded, func(ev *Event) { ev.Channel, ev.SignalID, ev.Value = m.Channel, m.SignalID, m.Data })
 }
 
 // MaxRememberedSignals bounds the received signal ids a state remembers

@@ -113,7 +113,11 @@ func (e *engine) carryOut(run *MethodRun, c *Command, trigger time.Time, index i
 		for _, o := range TaskTagOuts(c.Service, c.ID, c.Tags, true) {
 			e.emit(o)
 		}
-		e.emit(e.executeTask(run, c))
+		et := e.executeTask(run, c)
+		e.emit(et)
+		if t, ok := et.Msg.(*ExecuteTask); ok {
+			e.emit(EventOut(TaskEvent(EventTaskDispatched, t)))
+		}
 		if c.Timeout > 0 {
 			delay(TaskTimedOut, trigger.Add(c.Timeout))
 		}
@@ -146,8 +150,13 @@ func (e *engine) carryOut(run *MethodRun, c *Command, trigger time.Time, index i
 			at = trigger.Add(c.Duration)
 		}
 		delay(TimerCompleted, at)
+		e.event(EventTimerDispatched, func(ev *Event) { ev.MethodRunID, ev.CommandID, ev.RetryAt = run.ID, c.ID, at })
 	case KindSend:
 		msg := &SendSignal{WorkflowID: c.TargetID, Workflow: c.Workflow, Channel: c.Channel, SignalID: c.ID, SignalType: c.SignalType, Data: c.Input}
+		e.event(EventSignalDispatched, func(ev *Event) {
+			ev.MethodRunID, ev.Channel, ev.SignalID, ev.Value = run.ID, c.Channel, c.ID, c.Input
+			ev.Requester = &Requester{Workflow: c.Workflow, WorkflowID: c.TargetID}
+		})
 		if c.TargetID == s.WorkflowID {
 			return msg
 		}

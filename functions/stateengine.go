@@ -39,6 +39,10 @@ type StateEngineConfig struct {
 	// (default jsonfilter.Match: RFC 9535, see weft.WhereJSONPath).
 	SignalMatcher core.Matcher
 	Logger        *slog.Logger
+	// Events publishes workflow lifecycle events (and task dispatched
+	// events) on workflow-events:<W> and task-events:<S>; off, they are
+	// dropped before they are encoded.
+	Events bool
 }
 
 // DefaultStateCacheSize is the default number of decoded states cached.
@@ -242,6 +246,9 @@ func (e *StateEngine) runLocal(tr *core.Transition, in core.Input, now time.Time
 		for _, o := range pending {
 			if t, ok := o.Msg.(*core.ExecuteWorkflowTask); ok && task == nil && ran < MaxLocalTasks && e.isLocal(t) {
 				task = t
+				continue
+			}
+			if _, isEvent := o.Msg.(*core.Event); isEvent && !e.cfg.Events {
 				continue
 			}
 			env, err := core.BuildEnvelope(o, from.ID, from.Instant, e.cfg.Source, now)

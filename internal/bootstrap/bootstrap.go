@@ -84,7 +84,7 @@ func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
 		if cfg.DisableFastPath {
 			local = nil
 		}
-		eng, err := functions.NewStateEngine(functions.StateEngineConfig{Workflows: wfs, Store: rt.Store, Local: local,
+		eng, err := functions.NewStateEngine(functions.StateEngineConfig{Workflows: wfs, Store: rt.Store, Local: local, Events: cfg.EventSink != nil,
 			Retention: cfg.Retention, Logger: cfg.Logger})
 		if err != nil {
 			return nil, err
