@@ -17,6 +17,9 @@ const (
 	KindReceive CommandKind = "receive" // open a signal reception on a channel
 	KindSend    CommandKind = "send"    // send a signal to a workflow
 	KindInline  CommandKind = "inline"  // inline side effect, completed at once
+	// KindByTag sends a command (Method names its message type, Input its
+	// data) to every instance of Workflow tagged Tag; completed at once.
+	KindByTag CommandKind = "bytag"
 )
 
 // State is the status of a command or a step.
@@ -65,6 +68,7 @@ type Command struct {
 	Duration   time.Duration     `json:"duration,omitempty"`
 	Until      time.Time         `json:"until,omitzero"`
 	Channel    string            `json:"channel,omitempty"`
+	Tag        string            `json:"tag,omitempty"`
 	SignalType string            `json:"signalType,omitempty"`
 	Filter     *SignalFilter     `json:"filter,omitempty"`
 	Limit      int               `json:"limit,omitempty"`
@@ -166,7 +170,7 @@ func (c *Command) SameAs(rec *Command, mode CheckMode) bool {
 		return c.Kind == rec.Kind && c.Name == rec.Name && c.Service == rec.Service &&
 			c.Workflow == rec.Workflow && c.Method == rec.Method && c.TargetID == rec.TargetID &&
 			jsonEqual(c.Input, rec.Input) && c.Duration == rec.Duration && c.Until.Equal(rec.Until) &&
-			c.Channel == rec.Channel && c.SignalType == rec.SignalType && c.Limit == rec.Limit
+			c.Channel == rec.Channel && c.SignalType == rec.SignalType && c.Limit == rec.Limit && c.Tag == rec.Tag
 	default:
 		return c.Kind == rec.Kind && c.Name == rec.Name
 	}

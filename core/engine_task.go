@@ -83,7 +83,7 @@ func validateTaskResult(m *WorkflowTaskCompleted) error {
 			return &DecodeError{Reason: fmt.Sprintf("WorkflowTaskCompleted %s: command %d has no id", m.TaskID, i)}
 		}
 		switch c.Kind {
-		case KindTask, KindChild, KindMethod, KindTimer, KindReceive, KindSend, KindInline:
+		case KindTask, KindChild, KindMethod, KindTimer, KindReceive, KindSend, KindInline, KindByTag:
 		default:
 			return &DecodeError{Reason: fmt.Sprintf("WorkflowTaskCompleted %s: command %s has unknown kind %q", m.TaskID, c.ID, c.Kind)}
 		}
@@ -161,6 +161,10 @@ func (e *engine) carryOut(run *MethodRun, c *Command, trigger time.Time, index i
 			return msg
 		}
 		e.emit(Out{Topic: Topic(PrefixWorkflowCmd, c.Workflow), Key: c.TargetID, Subject: c.TargetID, Msg: msg})
+	case KindByTag:
+		if o, ok := e.byTag(c); ok {
+			e.emit(o)
+		}
 	case KindReceive:
 		limit := c.Limit
 		if limit == 0 {
@@ -199,4 +203,33 @@ func (e *engine) workflowTaskFailed(m *WorkflowTaskFailed) {
 	}
 	run.Failure = err
 	e.reply(run, MethodFailed, nil, err)
+}
+
+// byTag turns a by-tag command into the message for the tag engine: the
+// per-instance command gets ids derived from the command's (a signal id,
+// method run ids), and the sender is skipped for a cancel or a signal to
+// its own tag.
+func (e *engine) byTag(c *Command) (Out, bool) {
+	cmd, err := decodePayload(c.Method, c.ID, c.Input)
+	if err != nil {
+		return Out{}, false // checked by the SDK when recorded
+	}
+	skip := ""
+	switch m := cmd.(type) {
+	case *SendSignal:
+		m.SignalID = c.ID
+		skip = e.s.WorkflowID
+	case *CancelWorkflow:
+		skip = e.s.WorkflowID
+	case *DispatchMethod:
+		m.MethodRunID = c.ID
+	}
+	if c.Workflow != e.s.WorkflowName {
+		skip = ""
+	}
+	m, err := NewWorkflowByTag(c.Workflow, c.Tag, cmd, skip)
+	if err != nil {
+		return Out{}, false
+	}
+	return TagOut(m), true
 }

@@ -94,7 +94,7 @@ func (r *Replay) Command(c *Command) (*Command, error) {
 	}
 	c.Position = r.pos
 	c.ID = DeriveID(r.task.Trigger, r.task.WorkflowID, r.run.ID, strconv.Itoa(r.version), strconv.Itoa(r.pos))
-	if c.Kind == KindSend {
+	if c.Kind == KindSend || c.Kind == KindByTag {
 		c.Statuses = []Status{{State: StateCompleted, Index: r.task.Index}}
 	}
 	r.newCmds = append(r.newCmds, c)

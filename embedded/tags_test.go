@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -243,4 +244,77 @@ func TestTaskTags(t *testing.T) {
 	// The failure is recorded after the tag was added (same order of
 	// messages on the tag's key), so the tag is there by now or soon.
 	eventually(t, "the failed task keeps its tag", func() bool { return len(taskIDs()) == 1 })
+}
+
+var coordinator = weft.NewWorkflow[string, string]("Coordinator", "run")
+
+// TestByTagFromAWorkflow: a workflow signals every instance of one tag and
+// cancels every instance of another, and runs a method on every instance
+// of a third, through the tag engine.
+func TestByTagFromAWorkflow(t *testing.T) {
+	var starts atomic.Int32
+	reg := tagRegistry(&starts)
+	weft.MustRegister(weft.RegisterWorkflow(reg, coordinator, func(ctx weft.Context, how string) (string, error) {
+		if err := weft.SendByTag(ctx, orderShip, "lane:fast", how); err != nil {
+			return "", err
+		}
+		if err := weft.CancelByTag(ctx, "Order", "lane:stopped"); err != nil {
+			return "", err
+		}
+		if err := weft.DispatchMethodByTag(ctx, counterAdd, "counters", 5); err != nil {
+			return "", err
+		}
+		return "sent", nil
+	}))
+	weft.MustRegister(weft.RegisterMethod(reg, counterRun, func(c *Counter, ctx weft.Context, start int) (Counter, error) {
+		c.Total = start
+		if _, err := weft.Receive(ctx, counterStop).Await(); err != nil {
+			return Counter{}, err
+		}
+		return *c, nil
+	}))
+	weft.MustRegister(weft.RegisterMethod(reg, counterAdd, func(c *Counter, ctx weft.Context, n int) (int, error) {
+		c.Total += n
+		c.Adds++
+		return c.Total, nil
+	}))
+	c, ctx := start(t, reg, embedded.Options{})
+	fast, err := client.Dispatch(ctx, c, orderRun, "f", client.WithTags("lane:fast"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped, err := client.Dispatch(ctx, c, orderRun, "s", client.WithTags("lane:stopped"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter, err := client.Dispatch(ctx, c, counterRun, 10, client.WithTags("counters"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "instances tagged", func() bool {
+		return len(idsOf(t, c, ctx, "Order", "lane:fast")) == 1 && len(idsOf(t, c, ctx, "Order", "lane:stopped")) == 1 &&
+			len(idsOf(t, c, ctx, "Counter", "counters")) == 1
+	})
+	if got, err := client.Run(ctx, c, coordinator, "drone"); err != nil || got != "sent" {
+		t.Fatalf("coordinator: %q, %v", got, err)
+	}
+	if got, err := fast.Await(ctx); err != nil || got != "f shipped by drone" {
+		t.Errorf("signalled by tag: %q, %v", got, err)
+	}
+	if _, err := stopped.Await(ctx); !errors.Is(err, weft.ErrWorkflowCanceled) {
+		t.Errorf("cancelled by tag: %v", err)
+	}
+	eventually(t, "the method ran on the counter", func() bool {
+		raw, err := c.Describe(ctx, counter.WorkflowID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Contains(string(raw), `"name": "add"`)
+	})
+	if err := client.Signal(ctx, c, counterStop, counter.WorkflowID, "stop"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := counter.Await(ctx); err != nil || got.Total != 15 || got.Adds != 1 {
+		t.Errorf("counter = %+v, %v; want total 15 after one add by tag", got, err)
+	}
 }
