@@ -47,6 +47,9 @@ type wfContext struct {
 	// abandoned after a timeout.
 	stopped   atomic.Bool
 	suspended bool
+	// guard, set only by Registry.CheckReplay, vets each command and await
+	// against the recorded history before the replay sees it.
+	guard *replayGuard
 }
 
 func (c *wfContext) Info() Info         { return c.info }
@@ -79,6 +82,9 @@ func (c *wfContext) check() {
 // command issues a command, stopping the method if the code changed.
 func (c *wfContext) command(cmd *core.Command) *core.Command {
 	c.check()
+	if c.guard != nil {
+		cmd = c.guard.command(c, cmd)
+	}
 	rec, err := c.r.Command(cmd)
 	if err != nil {
 		c.fail(err)
@@ -90,6 +96,9 @@ func (c *wfContext) command(cmd *core.Command) *core.Command {
 // method when the step is not decided yet.
 func (c *wfContext) await(node core.StepNode) core.Outcome {
 	c.check()
+	if c.guard != nil {
+		c.guard.await(c, node)
+	}
 	o, props, err := c.r.Await(node)
 	if err == core.ErrSuspend {
 		c.suspended = true

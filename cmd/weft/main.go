@@ -32,6 +32,8 @@ commands:
   cancel WORKFLOW ID                    cancel an instance
   retry-workflow-task WORKFLOW ID       re-run a failed workflow task
   retry-tasks WORKFLOW ID               re-dispatch failed tasks
+  replay [-v] [-file F|DIR] [-id ID]    check recorded histories against this code before a deploy
+         [-tag WORKFLOW:TAG]            (exit 1 when the code no longer matches them; replay -h)
   config validate [-file weft.yaml]     print the effective configuration, or every error
   config env                            list the environment variables and their defaults
 
@@ -55,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runWorker(ctx, rest, stdout, stderr)
 	case "dispatch", "describe", "result", "signal", "cancel", "retry-workflow-task", "retry-tasks":
 		err = runRemote(ctx, cmd, rest, stdout)
+	case "replay":
+		err = runReplay(ctx, rest, stdout, stderr, openConfiguredStores)
 	case "config":
 		err = runConfig(rest, stdout)
 	case "help", "-h", "--help":
@@ -66,6 +70,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
+	}
+	if errors.Is(err, errReplayProblems) {
+		return 1 // the report says why
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "weft:", err)
