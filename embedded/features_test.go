@@ -42,6 +42,12 @@ var (
 
 func counterRegistry() *weft.Registry {
 	reg := weft.NewRegistry()
+	registerCounter(reg)
+	return reg
+}
+
+// registerCounter adds the Counter workflow's two methods to reg.
+func registerCounter(reg *weft.Registry) {
 	weft.MustRegister(weft.RegisterMethod(reg, counterRun, func(c *Counter, ctx weft.Context, start int) (Counter, error) {
 		c.Total = start
 		if _, err := weft.Receive(ctx, counterStop).Await(); err != nil {
@@ -54,7 +60,6 @@ func counterRegistry() *weft.Registry {
 		c.Adds++
 		return c.Total, nil
 	}))
-	return reg
 }
 
 func TestMethodsShareProperties(t *testing.T) {

@@ -266,18 +266,7 @@ func TestByTagFromAWorkflow(t *testing.T) {
 		}
 		return "sent", nil
 	}))
-	weft.MustRegister(weft.RegisterMethod(reg, counterRun, func(c *Counter, ctx weft.Context, start int) (Counter, error) {
-		c.Total = start
-		if _, err := weft.Receive(ctx, counterStop).Await(); err != nil {
-			return Counter{}, err
-		}
-		return *c, nil
-	}))
-	weft.MustRegister(weft.RegisterMethod(reg, counterAdd, func(c *Counter, ctx weft.Context, n int) (int, error) {
-		c.Total += n
-		c.Adds++
-		return c.Total, nil
-	}))
+	registerCounter(reg)
 	c, ctx := start(t, reg, embedded.Options{})
 	fast, err := client.Dispatch(ctx, c, orderRun, "f", client.WithTags("lane:fast"))
 	if err != nil {
