@@ -2,6 +2,7 @@ package embedded_test
 
 import (
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,4 +84,36 @@ func errString(err error) string {
 		return "no error"
 	}
 	return err.Error()
+}
+
+var (
+	hangTask = weft.NewTask[int, int]("Hangs", "run")
+	hangFlow = weft.NewWorkflow[int, int]("HangFlow", "run")
+)
+
+// TestExecutionTimeoutFailsTheAttemptThenRetries: an attempt that outlives
+// its execution timeout has its context cancelled and fails through the
+// retry policy; the next attempt succeeds.
+func TestExecutionTimeoutFailsTheAttemptThenRetries(t *testing.T) {
+	var attempts atomic.Int32
+	reg := weft.NewRegistry()
+	policy := weft.DefaultRetryPolicy()
+	policy.Minimum, policy.Maximum, policy.RandomFactor = 10*time.Millisecond, 10*time.Millisecond, 0
+	weft.MustRegister(weft.RegisterTask(reg, hangTask, func(ctx weft.TaskContext, n int) (int, error) {
+		if attempts.Add(1) == 1 {
+			<-ctx.Done() // hangs until the execution timeout cancels it
+			return 0, ctx.Err()
+		}
+		return n + 1, nil
+	}, weft.WithExecutionTimeout(100*time.Millisecond), weft.WithRetry(policy)))
+	weft.MustRegister(weft.RegisterWorkflow(reg, hangFlow, func(ctx weft.Context, n int) (int, error) {
+		return weft.Call(ctx, hangTask, n)
+	}))
+	c, ctx := start(t, reg, embedded.Options{})
+	if got, err := client.Run(ctx, c, hangFlow, 1); err != nil || got != 2 {
+		t.Fatalf("workflow = %d, %v; want 2 after a timed-out first attempt", got, err)
+	}
+	if n := attempts.Load(); n != 2 {
+		t.Errorf("%d attempts, want 2", n)
+	}
 }
