@@ -11,7 +11,17 @@ func (e *engine) dispatchWorkflow(m *DispatchWorkflow) error {
 	}
 	client := waitingClient(m.Requester, m.ClientWaiting)
 	if e.s != nil {
-		// A duplicate, or a second dispatch with the same id: attach.
+		// A duplicate, or a second dispatch with the same id: attach. Its
+		// tags were recorded before it came: a live instance keeps them
+		// (and releases them when it ends), an ended one releases them now.
+		for _, t := range m.Tags {
+			switch {
+			case e.s.Result != nil:
+				e.emit(TagOut(&RemoveTagFromWorkflow{Workflow: e.s.WorkflowName, Tag: t, WorkflowID: e.s.WorkflowID}))
+			case !slices.Contains(e.s.Tags, t):
+				e.s.Tags = append(e.s.Tags, t)
+			}
+		}
 		e.attach(m.WorkflowID, m.WorkflowID, m.Requester, client)
 		return nil
 	}

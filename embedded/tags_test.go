@@ -307,3 +307,27 @@ func TestByTagFromAWorkflow(t *testing.T) {
 		t.Errorf("counter = %+v, %v; want total 15 after one add by tag", got, err)
 	}
 }
+
+// TestAwaitingACustomIDDispatchGetsItsOwnInstance: a handle awaited after
+// its instance ended and another one took the customId gets its own
+// instance's result.
+func TestAwaitingACustomIDDispatchGetsItsOwnInstance(t *testing.T) {
+	var starts atomic.Int32
+	c, ctx := start(t, tagRegistry(&starts), embedded.Options{})
+	first, err := client.Dispatch(ctx, c, orderRun, "first", client.WithTags("customId:k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "first tagged", func() bool { return len(idsOf(t, c, ctx, "Order", "customId:k")) == 1 })
+	if err := c.SignalByTag(ctx, "Order", "customId:k", "ship", "", json.RawMessage(`"van"`)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "first ended", func() bool { return len(idsOf(t, c, ctx, "Order", "customId:k")) == 0 })
+	if _, err := client.Dispatch(ctx, c, orderRun, "second", client.WithTags("customId:k")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "second running", func() bool { return len(idsOf(t, c, ctx, "Order", "customId:k")) == 1 })
+	if got, err := first.Await(ctx); err != nil || got != "first shipped by van" {
+		t.Errorf("first = %q, %v; want its own result, not the running instance's", got, err)
+	}
+}

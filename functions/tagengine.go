@@ -136,7 +136,8 @@ func (t *TagEngine) Handle(ctx context.Context, in core.Envelope) (Result, error
 			return Result{}, Unavailable(fmt.Errorf("tag %s of %s: remove %s: %w", tag, workflow, m.WorkflowID, err))
 		}
 	case *core.DispatchWorkflowByCustomID:
-		if custom, err := core.CustomIDTag([]string{tag}); err != nil || custom == "" || m.Dispatch.WorkflowID == "" {
+		if custom, err := core.CustomIDTag([]string{tag}); err != nil || custom == "" || m.Dispatch.WorkflowID == "" ||
+			(!m.WaitOnly && m.Dispatch.Method == "") {
 			return Result{}, Permanent(fmt.Sprintf("DispatchWorkflowByCustomId %s: tag %q is not a customId tag, or no workflow id", in.ID, tag), nil)
 		}
 		page, _, err := t.cfg.Tags.Page(ctx, key, "", 2)
@@ -147,13 +148,14 @@ func (t *TagEngine) Handle(ctx context.Context, in core.Envelope) (Result, error
 		aliasKey := "customId-alias|" + workflow + "|" + m.Dispatch.WorkflowID
 		switch {
 		case t.cfg.Store == nil:
-		case m.WaitOnly && len(ids) == 0:
-			// Nothing runs under the tag now: if this dispatch was attached
-			// to an instance, wait for that one (its result is kept).
+		case m.WaitOnly:
+			// Wait for the instance this dispatch started or was attached
+			// to, never for whichever runs under the tag now.
 			v, err := storage.ReadValue(ctx, t.cfg.Store, aliasKey)
 			if err != nil {
 				return Result{}, Unavailable(fmt.Errorf("customId alias of %s: %w", m.Dispatch.WorkflowID, err))
 			}
+			ids = nil
 			if v != nil {
 				ids = []string{string(v)}
 			}
