@@ -203,13 +203,18 @@ func (t *TagEngine) result(in core.Envelope, outs []core.Out) (Result, error) {
 type delegatedRecord struct {
 	Set  *core.SetDelegatedTask      `json:"set,omitempty"`
 	Done *core.CompleteDelegatedTask `json:"done,omitempty"`
+	// Joined: the caller was answered. The record stays for the retention
+	// as a tombstone, so redelivered delegations and completions are
+	// recognised instead of starting over.
+	Joined bool `json:"joined,omitempty"`
 }
 
 // delegated joins a delegated task's delegation and completion, in
 // whichever order they come (both are keyed by task id, so handled one at
-// a time): the first is stored, the second answers the caller and deletes
-// the record. The answer is published before the deletion commits, so a
-// crash in between answers again (the engine drops the duplicate).
+// a time): the first is stored, the second answers the caller and leaves
+// a tombstone for the retention. The answer is published before the
+// tombstone commits, so a crash in between answers again (the engine drops
+// the duplicate).
 func (t *TagEngine) delegated(ctx context.Context, in core.Envelope, msg core.Message, service, taskID string) (Result, error) {
 	if service == "" || taskID == "" {
 		return Result{}, Permanent(fmt.Sprintf("%s %s names no service or task id", in.Type, in.ID), nil)
@@ -230,28 +235,25 @@ func (t *TagEngine) delegated(ctx context.Context, in core.Envelope, msg core.Me
 	}
 	switch m := msg.(type) {
 	case *core.SetDelegatedTask:
-		if rec.Set != nil && rec.Set.RetrySeq > m.RetrySeq {
-			return Result{}, nil // an older attempt's delegation
+		switch {
+		case rec.Set != nil && m.RetrySeq <= rec.Set.RetrySeq:
+			return Result{}, nil // a duplicate, or an older attempt's delegation
+		case rec.Joined:
+			rec = delegatedRecord{} // a retry (RetryTasks) of a task answered before
 		}
 		rec.Set = m
 	case *core.CompleteDelegatedTask:
-		if rec.Done != nil {
+		if rec.Done != nil || rec.Joined {
 			return Result{}, nil // completed already: the first completion wins
 		}
 		rec.Done = m
 	}
-	ttl := time.Duration(0)
-	if rec.Set == nil {
-		// A completion for a task not delegated (yet): kept for a while,
-		// so a delegation recorded late still finds it.
-		ttl = t.cfg.Retention
-	}
-	if rec.Set == nil || rec.Done == nil {
+	save := func(rec delegatedRecord, ttl time.Duration) func(ctx context.Context) error {
 		b, err := json.Marshal(rec)
-		if err != nil {
-			return Result{}, Permanent("delegated task does not encode", err)
-		}
-		return Result{Commit: func(ctx context.Context) error {
+		return func(ctx context.Context) error {
+			if err != nil {
+				return Permanent("delegated task does not encode", err)
+			}
 			if _, err := t.cfg.Store.Put(ctx, key, b, version, ttl); err != nil {
 				if errors.Is(err, storage.ErrVersionConflict) {
 					return fmt.Errorf("delegated task %s: %w", taskID, ErrConflict)
@@ -259,7 +261,16 @@ func (t *TagEngine) delegated(ctx context.Context, in core.Envelope, msg core.Me
 				return Unavailable(fmt.Errorf("delegated task %s: save: %w", taskID, err))
 			}
 			return nil
-		}}, nil
+		}
+	}
+	if rec.Set == nil || rec.Done == nil {
+		ttl := time.Duration(0)
+		if rec.Set == nil {
+			// A completion for a task not delegated (yet): kept for a
+			// while, so a delegation recorded late still finds it.
+			ttl = t.cfg.Retention
+		}
+		return Result{Commit: save(rec, ttl)}, nil
 	}
 	outs := core.DelegatedResult(rec.Set, rec.Done)
 	if t.cfg.Events {
@@ -275,15 +286,8 @@ func (t *TagEngine) delegated(ctx context.Context, in core.Envelope, msg core.Me
 	if err != nil {
 		return res, err
 	}
-	res.Commit = func(ctx context.Context) error {
-		if err := t.cfg.Store.Delete(ctx, key, version); err != nil {
-			if errors.Is(err, storage.ErrVersionConflict) {
-				return fmt.Errorf("delegated task %s: %w", taskID, ErrConflict)
-			}
-			return Unavailable(fmt.Errorf("delegated task %s: delete: %w", taskID, err))
-		}
-		return nil
-	}
+	rec.Joined = true
+	res.Commit = save(rec, t.cfg.Retention)
 	return res, nil
 }
 

@@ -2,6 +2,7 @@ package functions_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -106,5 +107,68 @@ func TestTagEngineRejectsBadInput(t *testing.T) {
 		if _, err := eng.Handle(context.Background(), tagEnvelope(t, m, "bad")); !functions.IsPermanent(err) {
 			t.Errorf("%s: %v, want a permanent error", name, err)
 		}
+	}
+}
+
+// TestDelegatedRedeliveriesAfterTheJoin: once delegation and completion
+// met, redelivered delegations and completions answer nobody again, and a
+// retry of the task (a newer retry sequence) starts a fresh join.
+func TestDelegatedRedeliveriesAfterTheJoin(t *testing.T) {
+	ctx := context.Background()
+	store := memory.New()
+	eng, err := functions.NewTagEngine(functions.TagEngineConfig{Services: []string{"S"}, Tags: memory.New(), Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &core.Requester{Workflow: "W", WorkflowID: "w1", MethodRunID: "w1"}
+	set := func(seq int) core.Envelope {
+		env, err := core.BuildEnvelope(core.TaskTagOut(&core.SetDelegatedTask{TaskID: "t1", Service: "S", Method: "m", RetrySeq: seq, Requester: req}),
+			fmt.Sprint("set-", seq), time.Unix(1, 0), "test", time.Unix(1, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return env
+	}
+	done := func(id, value string) core.Envelope {
+		env, err := core.BuildEnvelope(core.TaskTagOut(&core.CompleteDelegatedTask{TaskID: "t1", Service: "S", Value: []byte(value)}),
+			id, time.Unix(2, 0), "test", time.Unix(2, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return env
+	}
+	answers := 0
+	handle := func(env core.Envelope) {
+		t.Helper()
+		res, err := eng.Handle(ctx, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range res.Outputs {
+			if o.Type == "weft.engine.TaskCompleted" {
+				answers++
+			}
+		}
+		if res.Commit != nil {
+			if err := res.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	handle(set(0))
+	handle(done("c1", `1`))
+	if answers != 1 {
+		t.Fatalf("%d answers after the join, want 1", answers)
+	}
+	handle(set(0))          // redelivered delegation
+	handle(done("c1", `1`)) // redelivered completion
+	handle(done("c2", `2`)) // a second completion
+	if answers != 1 {
+		t.Errorf("%d answers after redeliveries, want still 1", answers)
+	}
+	handle(set(1)) // RetryTasks ran the task again
+	handle(done("c3", `3`))
+	if answers != 2 {
+		t.Errorf("%d answers after a retried attempt completed, want 2", answers)
 	}
 }
