@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"time"
 
@@ -40,6 +41,12 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, uint64, error) {
 // Put implements storage.KeyValue. A nil value stores an empty one (BYTEA
 // is NOT NULL: absence is the row's absence, never a NULL value).
 func (s *Store) Put(ctx context.Context, key string, value []byte, expected uint64, ttl time.Duration) (uint64, error) {
+	return s.put(ctx, key, value, expected, ttl, nil)
+}
+
+// put is Put, with hook (when set) run in the same transaction as the
+// write (see PutTx).
+func (s *Store) put(ctx context.Context, key string, value []byte, expected uint64, ttl time.Duration, hook storage.TxHook) (uint64, error) {
 	if err := s.check(ctx); err != nil {
 		return 0, err
 	}
@@ -52,16 +59,36 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, expected uint
 	}
 	value = nonNil(value)
 	var version int64
-	err := s.retry(ctx, func() error {
+	write := func(q interface {
+		QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	}) error {
 		if expected == 0 {
-			return s.pool.QueryRow(ctx, s.q.insert, key, value, ttlMicros(ttl)).Scan(&version)
+			return q.QueryRow(ctx, s.q.insert, key, value, ttlMicros(ttl)).Scan(&version)
 		}
-		return s.pool.QueryRow(ctx, s.q.update, key, value, ttlMicros(ttl), int64(expected)).Scan(&version)
+		return q.QueryRow(ctx, s.q.update, key, value, ttlMicros(ttl), int64(expected)).Scan(&version)
+	}
+	err := s.retry(ctx, func() error {
+		if hook == nil {
+			return write(s.pool)
+		}
+		return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
+			if err := write(tx); err != nil {
+				return err
+			}
+			if err := hook(ctx, tx); err != nil {
+				return &hookError{err}
+			}
+			return nil
+		})
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		// The statement matched no row: the key is live (expected 0) or
 		// absent, expired or at another version (expected > 0).
 		return 0, storage.ErrVersionConflict
+	}
+	var he *hookError
+	if errors.As(err, &he) {
+		return 0, fmt.Errorf("postgres: put %s: in the same transaction: %w", quoteKey(key), he.err)
 	}
 	if err != nil {
 		return 0, s.fail(ctx, "put", key, err)

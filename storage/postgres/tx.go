@@ -2,12 +2,7 @@ package postgres
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"math"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/weftio/weft/internal/pgsetup"
 	"github.com/weftio/weft/storage"
@@ -26,48 +21,7 @@ func (e *hookError) Unwrap() error { return e.err }
 // one READ COMMITTED transaction; hook receives the pgx.Tx. A version
 // mismatch rolls back without calling hook.
 func (s *Store) PutTx(ctx context.Context, key string, value []byte, expected uint64, ttl time.Duration, hook storage.TxHook) (uint64, error) {
-	if hook == nil {
-		return s.Put(ctx, key, value, expected, ttl)
-	}
-	if err := s.check(ctx); err != nil {
-		return 0, err
-	}
-	if err := checkKey(key); err != nil {
-		return 0, err
-	}
-	if expected > math.MaxInt64 {
-		return 0, storage.ErrVersionConflict
-	}
-	value = nonNil(value)
-	var version int64
-	err := s.retry(ctx, func() error {
-		return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
-			var err error
-			if expected == 0 {
-				err = tx.QueryRow(ctx, s.q.insert, key, value, ttlMicros(ttl)).Scan(&version)
-			} else {
-				err = tx.QueryRow(ctx, s.q.update, key, value, ttlMicros(ttl), int64(expected)).Scan(&version)
-			}
-			if err != nil {
-				return err
-			}
-			if err := hook(ctx, tx); err != nil {
-				return &hookError{err}
-			}
-			return nil
-		})
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, storage.ErrVersionConflict
-	}
-	var he *hookError
-	if errors.As(err, &he) {
-		return 0, fmt.Errorf("postgres: put %s: in the same transaction: %w", quoteKey(key), he.err)
-	}
-	if err != nil {
-		return 0, s.fail(ctx, "put", key, err)
-	}
-	return uint64(version), nil
+	return s.put(ctx, key, value, expected, ttl, hook)
 }
 
 // TxDomain implements storage.TxKeyValue: "postgres://host:port/database"
