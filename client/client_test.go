@@ -145,11 +145,11 @@ func TestAwaitUnknownWorkflow(t *testing.T) {
 	if !errors.Is(err, weft.ErrWorkflowUnknown) {
 		t.Fatalf("Await = %v, want unknown", err)
 	}
-	if _, err := c.ReadResult(ctx, "never-started"); !errors.Is(err, weft.ErrWorkflowUnknown) {
-		t.Fatalf("ReadResult = %v, want unknown", err)
+	if _, err := c.ReadResult(ctx, "never-started"); !errors.Is(err, weft.ErrWorkflowUnknown) || !strings.Contains(err.Error(), "never-started") {
+		t.Fatalf("ReadResult = %v, want unknown, naming the id", err)
 	}
-	if _, err := c.Describe(ctx, "never-started"); !errors.Is(err, weft.ErrWorkflowUnknown) {
-		t.Fatalf("Describe = %v, want unknown", err)
+	if _, err := c.Describe(ctx, "never-started"); !errors.Is(err, weft.ErrWorkflowUnknown) || !strings.Contains(err.Error(), "never-started") {
+		t.Fatalf("Describe = %v, want unknown, naming the id", err)
 	}
 }
 

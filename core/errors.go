@@ -62,20 +62,25 @@ type Failure struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(string(e.Code))
+	// What the error is about: the task or workflow named, then the ids
+	// known, whichever of the names are set (a lookup by id alone must
+	// still say which id it was).
 	switch {
 	case e.Service != "":
 		fmt.Fprintf(&b, " %s.%s", e.Service, e.Method)
-		if e.TaskID != "" {
-			fmt.Fprintf(&b, " (task %s)", e.TaskID)
-		}
 	case e.Workflow != "":
 		fmt.Fprintf(&b, " %s", e.Workflow)
 		if e.Method != "" {
 			fmt.Fprintf(&b, ".%s", e.Method)
 		}
-		if e.WorkflowID != "" {
-			fmt.Fprintf(&b, " (workflow %s)", e.WorkflowID)
-		}
+	}
+	switch {
+	case e.TaskID != "":
+		fmt.Fprintf(&b, " (task %s)", e.TaskID)
+	case e.WorkflowID != "" && e.MethodRunID != "" && e.MethodRunID != e.WorkflowID:
+		fmt.Fprintf(&b, " (workflow %s, method run %s)", e.WorkflowID, e.MethodRunID)
+	case e.WorkflowID != "":
+		fmt.Fprintf(&b, " (workflow %s)", e.WorkflowID)
 	}
 	var cause string
 	if e.Cause != nil {
