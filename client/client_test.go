@@ -350,3 +350,65 @@ func TestNoGoroutineLeak(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+var other = weft.NewWorkflow[int, int]("Other", "run")
+
+// TestIDOfAnotherWorkflowIsRefused: workflow ids are unique across
+// workflow types. A client that reads states refuses the dispatch at once;
+// one that cannot learns it from the state engine when it awaits.
+func TestIDOfAnotherWorkflowIsRefused(t *testing.T) {
+	t.Parallel()
+	var runs atomic.Int32
+	r := gatedRegistry(&runs)
+	weft.MustRegister(weft.RegisterWorkflow(r, other, func(_ weft.Context, n int) (int, error) { return n, nil }))
+	tr := memory.New()
+	t.Cleanup(func() { _ = tr.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rt, err := embedded.Start(ctx, r, embedded.Options{Transport: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := rt.Stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	c := rt.Client()
+	if _, err := client.Dispatch(ctx, c, gated, 1, client.WithID("shared-1")); err != nil {
+		t.Fatal(err)
+	}
+	for { // until the Gated instance exists
+		if _, err := c.Describe(ctx, "shared-1"); err == nil {
+			break
+		} else if ctx.Err() != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	_, err = client.Dispatch(ctx, c, other, 2, client.WithID("shared-1"))
+	if !errors.Is(err, weft.ErrBadInput) || !strings.Contains(err.Error(), "instance of workflow Gated") {
+		t.Fatalf("dispatch with the id of a Gated instance = %v, want bad input naming Gated", err)
+	}
+	blind, err := client.New(ctx, client.Config{Transport: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blind.Close()
+	if _, err := client.Run(ctx, blind, other, 2, client.WithID("shared-1")); !errors.Is(err, weft.ErrBadInput) || !strings.Contains(err.Error(), "instance of workflow Gated") {
+		t.Fatalf("run without reading states = %v, want bad input naming Gated", err)
+	}
+	h, err := client.Dispatch(ctx, blind, other, 2, client.WithID("shared-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Await(ctx); !errors.Is(err, weft.ErrWorkflowUnknown) || !strings.Contains(err.Error(), "instance of workflow Gated") {
+		t.Fatalf("await without reading states = %v, want unknown naming Gated", err)
+	}
+	if err := client.Signal(ctx, c, gate, "shared-1", "ab"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := client.Get(c, gated, "shared-1").Await(ctx); err != nil || v != 4 {
+		t.Fatalf("the Gated instance ended with %v, %v, want 4", v, err)
+	}
+}

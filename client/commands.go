@@ -16,15 +16,20 @@ import (
 type DispatchOption func(*dispatchOptions)
 
 type dispatchOptions struct {
-	id      string
+	id string
+	// idGiven: the caller chose id (WithID), so it may be taken.
+	idGiven bool
 	tags    []string
 	meta    map[string]string
 	timeout time.Duration
 }
 
 // WithID sets the workflow id (default: a new UUIDv7). Dispatching again
-// with the same id attaches to the existing instance.
-func WithID(id string) DispatchOption { return func(o *dispatchOptions) { o.id = id } }
+// with the same id attaches to the existing instance. Ids are unique
+// across workflow types: dispatching workflow B with the id of an instance
+// of A fails with ErrBadInput (at once when the client can read states,
+// otherwise when the result is awaited).
+func WithID(id string) DispatchOption { return func(o *dispatchOptions) { o.id, o.idGiven = id, true } }
 
 // WithTags attaches tags to the instance.
 func WithTags(tags ...string) DispatchOption {
@@ -77,6 +82,10 @@ func (c *Client) dispatch(ctx context.Context, workflow, method string, input js
 	}
 	if o.id == "" {
 		o.id = newID()
+	} else if o.idGiven {
+		if err := c.checkIDFree(ctx, workflow, o.id); err != nil {
+			return Execution{}, err
+		}
 	}
 	ex := Execution{Workflow: workflow, WorkflowID: o.id, MethodRunID: o.id, timeout: o.timeout}
 	msg := &core.DispatchWorkflow{WorkflowID: o.id, Workflow: workflow, Method: method, Input: input, Tags: o.tags, Meta: o.meta,
@@ -97,8 +106,9 @@ func (c *Client) RunJSON(ctx context.Context, workflow, method string, input jso
 		f(&o)
 	}
 	if o.id == "" {
-		o.id = newID()
-		opts = append(opts, WithID(o.id))
+		id := newID()
+		o.id = id
+		opts = append(opts, func(o *dispatchOptions) { o.id = id })
 	}
 	ch, cancel, err := c.wait(o.id)
 	if err != nil {
@@ -242,6 +252,27 @@ func (c *Client) ReadResult(ctx context.Context, workflowID string) (*Result, er
 		r.Value, r.Error = m.Value, m.Error
 	}
 	return r, nil
+}
+
+// checkIDFree refuses a dispatch of workflow under an id that an instance
+// of another workflow holds, when the client can read states (the state
+// engine refuses it anyway, for clients that cannot and for races).
+func (c *Client) checkIDFree(ctx context.Context, workflow, id string) error {
+	if c.cfg.Store == nil {
+		return nil
+	}
+	st, err := c.load(ctx, id)
+	if errors.Is(err, core.ErrWorkflowUnknown) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if st.WorkflowName != workflow {
+		return &core.Error{Code: core.CodeBadInput, Workflow: workflow, WorkflowID: id,
+			Message: fmt.Sprintf("cannot start: workflow id %s is the id of an instance of workflow %s; ids are unique across workflow types", id, st.WorkflowName)}
+	}
+	return nil
 }
 
 func (c *Client) load(ctx context.Context, workflowID string) (*core.WorkflowState, error) {

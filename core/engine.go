@@ -46,6 +46,13 @@ func ApplyWith(s *WorkflowState, in Input, now time.Time, o ApplyOptions) (Trans
 	if s != nil && in.ID != "" && s.LastMessageID == in.ID {
 		return Transition{State: s}, nil // redelivery of the last message
 	}
+	if s != nil {
+		if w, _, ok := EngineTarget(in.Msg); ok && w != s.WorkflowName {
+			e := &engine{now: now, in: in, opts: o}
+			e.foreign(in.Msg, s.WorkflowName)
+			return Transition{State: s, Outputs: e.out}, nil
+		}
+	}
 	ended := s != nil && s.Result != nil
 	e := &engine{s: s, now: now, in: in, opts: o}
 	if err := e.apply(in); err != nil {

@@ -52,7 +52,7 @@ func (e *engine) cancelMethod(run *MethodRun, reason string) {
 			e.emit(Out{Topic: Topic(PrefixWorkflowCmd, c.Workflow), Key: c.ID, Subject: c.ID,
 				Msg: &CancelWorkflow{WorkflowID: c.ID, Workflow: c.Workflow, Reason: ReasonCanceledByParent}})
 		case KindMethod:
-			if c.TargetID == s.WorkflowID {
+			if e.isSelf(c) {
 				continue // the sibling is cancelled with this instance or stays
 			}
 			e.emit(Out{Topic: Topic(PrefixWorkflowCmd, c.Workflow), Key: c.TargetID, Subject: c.TargetID,

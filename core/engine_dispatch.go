@@ -167,15 +167,57 @@ func (e *engine) onMissing(msg Message) {
 }
 
 func (e *engine) replyMissing(r *Requester, client, workflow, workflowID, methodRunID string) {
-	err := &Error{Code: CodeWorkflowUnknown, Workflow: workflow, WorkflowID: workflowID, MethodRunID: methodRunID,
-		Message: "no such workflow instance (never started, or ended and past its retention)"}
+	e.replyNone(r, client, MethodUnknown, &Error{Code: CodeWorkflowUnknown, Workflow: workflow, WorkflowID: workflowID, MethodRunID: methodRunID,
+		Message: "no such workflow instance (never started, or ended and past its retention)"})
+}
+
+// replyNone answers a requester of a method run that has no instance to
+// run on: kind is MethodUnknown or MethodFailed, err names the run.
+func (e *engine) replyNone(r *Requester, client string, kind OutcomeKind, err *Error) {
 	if client != "" {
-		e.emit(Out{Topic: Topic(PrefixResponse, client), Subject: workflowID, Msg: &MethodOutcome{
-			Kind: MethodUnknown, Workflow: workflow, WorkflowID: workflowID, MethodRunID: methodRunID, Error: err}})
+		e.emit(Out{Topic: Topic(PrefixResponse, client), Subject: err.WorkflowID, Msg: &MethodOutcome{
+			Kind: kind, Workflow: err.Workflow, WorkflowID: err.WorkflowID, MethodRunID: err.MethodRunID, Error: err}})
 	}
 	if r.IsWorkflow() {
+		rk := ChildUnknown
+		if kind == MethodFailed {
+			rk = ChildFailed
+		}
 		e.emit(Out{Topic: Topic(PrefixWorkflowEngine, r.Workflow), Key: r.WorkflowID, Subject: r.WorkflowID, Msg: &CommandResult{
-			Kind: ChildUnknown, Workflow: r.Workflow, WorkflowID: r.WorkflowID, MethodRunID: r.MethodRunID, CommandID: methodRunID, Error: err}})
+			Kind: rk, Workflow: r.Workflow, WorkflowID: r.WorkflowID, MethodRunID: r.MethodRunID, CommandID: err.MethodRunID, Error: err}})
+	}
+}
+
+// foreign answers a message for workflow W whose id is the id of an
+// instance of another workflow: ids are unique across workflow types, so W
+// has no instance with that id. A dispatch is refused (and the tags
+// recorded for it released), a method or a wait gets "unknown", and
+// results, signals, cancels and retries have nothing to act on, as for a
+// missing instance. The owner's state is left as it is.
+func (e *engine) foreign(msg Message, owner string) {
+	workflow, id, _ := EngineTarget(msg)
+	taken := fmt.Sprintf("workflow id %s is the id of an instance of workflow %s; ids are unique across workflow types", id, owner)
+	switch m := msg.(type) {
+	case *DispatchWorkflow:
+		for _, t := range m.Tags {
+			e.emit(TagOut(&RemoveTagFromWorkflow{Workflow: workflow, Tag: t, WorkflowID: id}))
+		}
+		e.replyNone(m.Requester, waitingClient(m.Requester, m.ClientWaiting), MethodFailed,
+			&Error{Code: CodeBadInput, Workflow: workflow, Method: m.Method, WorkflowID: id, MethodRunID: id, Message: "cannot start: " + taken})
+	case *DispatchMethod:
+		e.replyNone(m.Requester, waitingClient(m.Requester, m.ClientWaiting), MethodUnknown,
+			&Error{Code: CodeWorkflowUnknown, Workflow: workflow, Method: m.Method, WorkflowID: id, MethodRunID: m.MethodRunID, Message: "no such instance: " + taken})
+	case *WaitWorkflow:
+		r := m.Requester
+		if r == nil {
+			r = &Requester{Client: m.Client}
+		}
+		as := m.As
+		if as == "" {
+			as = m.MethodRunID
+		}
+		e.replyNone(r, m.Client, MethodUnknown,
+			&Error{Code: CodeWorkflowUnknown, Workflow: workflow, WorkflowID: id, MethodRunID: as, Message: "no such instance: " + taken})
 	}
 }
 

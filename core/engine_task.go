@@ -140,7 +140,7 @@ func (e *engine) carryOut(run *MethodRun, c *Command, trigger time.Time, index i
 		if c.Timeout > 0 {
 			delay(ChildTimedOut, trigger.Add(c.Timeout))
 		}
-		if c.TargetID == s.WorkflowID {
+		if e.isSelf(c) {
 			return msg
 		}
 		e.emit(Out{Topic: Topic(PrefixWorkflowCmd, c.Workflow), Key: c.TargetID, Subject: c.TargetID, Msg: msg})
@@ -157,7 +157,7 @@ func (e *engine) carryOut(run *MethodRun, c *Command, trigger time.Time, index i
 			ev.MethodRunID, ev.Channel, ev.SignalID, ev.Value = run.ID, c.Channel, c.ID, c.Input
 			ev.Requester = &Requester{Workflow: c.Workflow, WorkflowID: c.TargetID}
 		})
-		if c.TargetID == s.WorkflowID {
+		if e.isSelf(c) {
 			return msg
 		}
 		e.emit(Out{Topic: Topic(PrefixWorkflowCmd, c.Workflow), Key: c.TargetID, Subject: c.TargetID, Msg: msg})
@@ -174,6 +174,13 @@ func (e *engine) carryOut(run *MethodRun, c *Command, trigger time.Time, index i
 			MethodRunID: run.ID, CommandID: c.ID, Limit: max(limit, 0), Count: 0})
 	}
 	return nil
+}
+
+// isSelf reports whether a method or signal command aims at this very
+// instance: its id and its workflow. The same id under another workflow
+// name goes out, to be answered as an instance that does not exist.
+func (e *engine) isSelf(c *Command) bool {
+	return c.TargetID == e.s.WorkflowID && c.Workflow == e.s.WorkflowName
 }
 
 // workflowTaskFailed records that a method run failed. The run and its

@@ -25,7 +25,8 @@ commands:
   demo                                  run the example workflows on the embedded runtime
   dev [-addr 127.0.0.1:8233]            start the embedded runtime with the examples and an HTTP API
   worker                                run the roles for the examples on the configured transport and storage
-  dispatch [-wait] WORKFLOW METHOD JSON start a workflow on a dev server
+  dispatch [-wait] [-id ID] WORKFLOW METHOD JSON
+                                        start a workflow on a dev server
   describe ID                           print an instance's state
   result ID                             print an ended instance's result record
   signal WORKFLOW ID CHANNEL JSON       send a signal

@@ -197,6 +197,20 @@ func TestRemoteCommands(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "400") {
 		t.Fatalf("bad JSON: exit %d, stderr %q", code, errOut)
 	}
+	// Workflow ids are unique across workflow types: Echo cannot start
+	// under the id of a running Gated instance.
+	code, _, errOut = cli(ctx, args("dispatch", "-id", d.WorkflowID, "Echo", "run", "1")...)
+	if code != 1 || !strings.Contains(errOut, "400") || !strings.Contains(errOut, "instance of workflow Gated") {
+		t.Fatalf("dispatch with another workflow's id: exit %d, stderr %q", code, errOut)
+	}
+	code, _, errOut = cli(ctx, args("dispatch", "-wait", "-id", d.WorkflowID, "Echo", "run", "1")...)
+	if code != 1 || !strings.Contains(errOut, "400") || !strings.Contains(errOut, "instance of workflow Gated") {
+		t.Fatalf("dispatch -wait with another workflow's id: exit %d, stderr %q", code, errOut)
+	}
+	code, out, errOut = cli(ctx, args("dispatch", "-wait", "-id", "echo-own-id", "Echo", "run", "1")...)
+	if code != 0 || !strings.Contains(out, `"result":2`) {
+		t.Fatalf("dispatch -wait -id: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
 }
 
 func TestRemoteArgumentCounts(t *testing.T) {

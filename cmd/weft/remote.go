@@ -18,6 +18,7 @@ func runRemote(ctx context.Context, cmd string, args []string, out io.Writer) er
 	fs.SetOutput(io.Discard) // Parse's error says what was wrong
 	addr := fs.String("addr", envOr("WEFT_DEV_ADDR", "127.0.0.1:8233"), "dev server address")
 	wait := fs.Bool("wait", false, "dispatch: wait for the result")
+	id := fs.String("id", "", "dispatch: the workflow id (default: a new one)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -31,8 +32,15 @@ func runRemote(ctx context.Context, cmd string, args []string, out io.Writer) er
 	switch cmd {
 	case "dispatch":
 		path, body = "/v1/workflows/"+esc(a[0])+"/"+esc(a[1]), a[2]
+		q := url.Values{}
 		if *wait {
-			path += "?wait=1"
+			q.Set("wait", "1")
+		}
+		if *id != "" {
+			q.Set("id", *id)
+		}
+		if len(q) > 0 {
+			path += "?" + q.Encode()
 		}
 	case "describe":
 		method, path = http.MethodGet, "/v1/instances/"+esc(a[0])
