@@ -107,13 +107,14 @@ func (e *engine) apply(in Input) error {
 		e.waitWorkflow(m)
 	case *RetryWorkflowTask:
 		e.retryWorkflowTask()
-	case *RetryTasks:
-		e.retryTasks(m)
 	case *WorkflowTaskCompleted:
 		return e.workflowTaskCompleted(m)
 	case *WorkflowTaskFailed:
 		e.workflowTaskFailed(m)
-	case *DispatchMethod, *CancelWorkflow, *CompleteTimers, *SendSignal, *CommandResult:
+	case *DispatchMethod, *CancelWorkflow, *CompleteTimers, *SendSignal, *CommandResult, *RetryTasks:
+		// Each of these may change what the running workflow task was
+		// given (a RetryTasks re-arms a failed step it may be deciding), so
+		// it waits for the task to end.
 		if e.s == nil || e.s.Result != nil {
 			e.onMissing(in.Msg)
 			return nil
@@ -143,6 +144,8 @@ func (e *engine) applyBufferable(in Input) {
 		e.sendSignal(m, in.Instant)
 	case *CommandResult:
 		e.commandResult(m, in.Instant)
+	case *RetryTasks:
+		e.retryTasks(m)
 	}
 }
 
