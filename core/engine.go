@@ -139,13 +139,13 @@ func (e *engine) applyBufferable(in Input) {
 	case *CancelWorkflow:
 		e.cancel(m)
 	case *CompleteTimers:
-		e.completeTimers(m)
+		e.completeTimers(m, in.Instant)
 	case *SendSignal:
 		e.sendSignal(m, in.Instant)
 	case *CommandResult:
 		e.commandResult(m, in.Instant)
 	case *RetryTasks:
-		e.retryTasks(m)
+		e.retryTasks(m, in.Instant)
 	}
 }
 

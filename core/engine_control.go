@@ -105,8 +105,10 @@ func (e *engine) retryWorkflowTask() {
 
 // retryTasks re-dispatches matching failed or timed-out tasks with a new
 // retry sequence; their commands become ongoing again, so a failed step
-// resumes once they complete.
-func (e *engine) retryTasks(m *RetryTasks) {
+// resumes once they complete. A task with a caller-side timeout gets a
+// fresh one from the retry's instant; the timeout of an earlier sequence
+// is stale when it comes (see commandResult).
+func (e *engine) retryTasks(m *RetryTasks, instant time.Time) {
 	s := e.s
 	if s == nil || s.Result != nil {
 		return
@@ -129,6 +131,9 @@ func (e *engine) retryTasks(m *RetryTasks) {
 			e.emit(et)
 			if t, ok := et.Msg.(*ExecuteTask); ok {
 				e.emit(EventOut(TaskEvent(EventTaskDispatched, t)))
+			}
+			if c.Timeout > 0 {
+				e.emit(e.timeoutOut(run, c, TaskTimedOut, instant.Add(c.Timeout)))
 			}
 		}
 		e.rearmStep(run)
@@ -161,8 +166,9 @@ func (e *engine) executeTask(run *MethodRun, c *Command) Out {
 	}}
 }
 
-// completeTimers completes the ongoing timers of one or every method run now.
-func (e *engine) completeTimers(m *CompleteTimers) {
+// completeTimers completes the ongoing timers of one or every method run
+// as of instant, the command's.
+func (e *engine) completeTimers(m *CompleteTimers, instant time.Time) {
 	var msgs []Message
 	for _, run := range e.s.Methods {
 		if m.MethodRunID != "" && run.ID != m.MethodRunID {
@@ -171,7 +177,7 @@ func (e *engine) completeTimers(m *CompleteTimers) {
 		for _, c := range run.Commands {
 			if c.Kind == KindTimer && c.Latest().State == StateOngoing {
 				msgs = append(msgs, &CommandResult{Kind: TimerCompleted, Workflow: e.s.WorkflowName, WorkflowID: e.s.WorkflowID,
-					MethodRunID: run.ID, CommandID: c.ID, Value: timeValue(e.in.Instant)})
+					MethodRunID: run.ID, CommandID: c.ID, Value: timeValue(instant)})
 			}
 		}
 	}

@@ -44,8 +44,8 @@ func (e *engine) commandResult(m *CommandResult, instant time.Time) {
 	case ChildUnknown:
 		st.State = StateUnknown
 	}
-	if c.Kind == KindTask && (m.Kind == TaskCompleted || m.Kind == TaskFailed) && m.RetrySeq != c.RetrySeq {
-		return
+	if c.Kind == KindTask && (m.Kind == TaskCompleted || m.Kind == TaskFailed || m.Kind == TaskTimedOut) && m.RetrySeq != c.RetrySeq {
+		return // a result, or the timeout, of an earlier retry sequence
 	}
 	if st.Error == nil && st.State != StateCompleted {
 		st.Error = e.commandError(c, st.State)

@@ -104,10 +104,7 @@ func propsHash(b []byte) string {
 func (e *engine) carryOut(run *MethodRun, c *Command, trigger time.Time, index int64) Message {
 	s := e.s
 	me := &Requester{Workflow: s.WorkflowName, WorkflowID: s.WorkflowID, MethodRunID: run.ID}
-	delay := func(kind ResultKind, at time.Time) {
-		e.emit(Out{Topic: Topic(PrefixWorkflowDelay, s.WorkflowName), Key: s.WorkflowID, Subject: s.WorkflowID, DeliverAt: at,
-			Msg: &CommandResult{Kind: kind, Workflow: s.WorkflowName, WorkflowID: s.WorkflowID, MethodRunID: run.ID, CommandID: c.ID}})
-	}
+	delay := func(kind ResultKind, at time.Time) { e.emit(e.timeoutOut(run, c, kind, at)) }
 	switch c.Kind {
 	case KindTask:
 		for _, o := range TaskTagOuts(c.Service, c.ID, c.Tags, true) {
@@ -174,6 +171,15 @@ func (e *engine) carryOut(run *MethodRun, c *Command, trigger time.Time, index i
 			MethodRunID: run.ID, CommandID: c.ID, Limit: max(limit, 0), Count: 0})
 	}
 	return nil
+}
+
+// timeoutOut is the delayed result a command gets at instant at: its
+// caller-side timeout, or a timer's completion. A task's timeout names the
+// retry sequence it bounds.
+func (e *engine) timeoutOut(run *MethodRun, c *Command, kind ResultKind, at time.Time) Out {
+	s := e.s
+	return Out{Topic: Topic(PrefixWorkflowDelay, s.WorkflowName), Key: s.WorkflowID, Subject: s.WorkflowID, DeliverAt: at,
+		Msg: &CommandResult{Kind: kind, Workflow: s.WorkflowName, WorkflowID: s.WorkflowID, MethodRunID: run.ID, CommandID: c.ID, RetrySeq: c.RetrySeq}}
 }
 
 // isSelf reports whether a method or signal command aims at this very
