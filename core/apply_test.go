@@ -58,3 +58,49 @@ func TestApplyNullCommandDoesNotPanic(t *testing.T) {
 		t.Fatal("a null command was accepted")
 	}
 }
+
+// TestWorkflowTaskIDNamesTheMessageApplied: two state engines applying
+// different messages to the same stored state in the same millisecond both
+// dispatch workflow task k+1; the tasks carry different histories, so they
+// must have different ids, or the loser's stale result would be accepted.
+func TestWorkflowTaskIDNamesTheMessageApplied(t *testing.T) {
+	t.Parallel()
+	s := runningInstance(t)
+	a := &Command{ID: "cmd-a", Position: 0, Kind: KindTask, Name: "S.a", Service: "S", Method: "a"}
+	b := &Command{ID: "cmd-b", Position: 1, Kind: KindTimer, Name: "timer", Duration: time.Minute}
+	step := &Step{Position: 2, Node: StepNode{Op: OpOr, Children: []StepNode{Leaf("cmd-a", 0), Leaf("cmd-b", 0)}}}
+	step.Hash = step.Node.Hash()
+	t1 := sampleT0.Add(time.Second)
+	tr, err := Apply(s, Input{ID: "in-2", Instant: t1, Msg: &WorkflowTaskCompleted{WorkflowID: "w-1", Workflow: "W", TaskID: s.Running.ID,
+		MethodRunID: "w-1", Commands: []*Command{a, b}, Step: step}}, t1)
+	if err != nil || tr.State.Running != nil {
+		t.Fatalf("workflow task result: %v, running %+v", err, tr.State.Running)
+	}
+	stored, err := EncodeState(tr.State)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := sampleT0.Add(time.Minute)
+	apply := func(id string, m Message) *RunningTask {
+		s, err := DecodeState(stored)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := Apply(s, Input{ID: id, Instant: same, Msg: m}, same)
+		if err != nil || tr.State.Running == nil {
+			t.Fatalf("%s: %v, running %+v", id, err, tr.State.Running)
+		}
+		return tr.State.Running
+	}
+	byTask := apply("in-task", &CommandResult{Kind: TaskCompleted, Workflow: "W", WorkflowID: "w-1", MethodRunID: "w-1", CommandID: "cmd-a", Value: []byte("1")})
+	byTimer := apply("in-timer", &CommandResult{Kind: TimerCompleted, Workflow: "W", WorkflowID: "w-1", MethodRunID: "w-1", CommandID: "cmd-b"})
+	if byTask.Index != byTimer.Index {
+		t.Fatalf("setup: indexes %d and %d", byTask.Index, byTimer.Index)
+	}
+	if byTask.ID == byTimer.ID {
+		t.Fatalf("two different messages dispatched workflow task %d with the same id %s", byTask.Index, byTask.ID)
+	}
+	if again := apply("in-task", &CommandResult{Kind: TaskCompleted, Workflow: "W", WorkflowID: "w-1", MethodRunID: "w-1", CommandID: "cmd-a", Value: []byte("1")}); again.ID != byTask.ID {
+		t.Fatalf("the same message on the same state gave ids %s and %s", byTask.ID, again.ID)
+	}
+}

@@ -263,11 +263,13 @@ func (e *engine) dispatchWorkflowTask(m *MethodRun, trigger time.Time) {
 	s := e.s
 	s.TaskIndex++
 	s.Running = &RunningTask{
-		// The id also depends on the last message applied before this one:
-		// a task dispatched from a state that lost a race (its write then
-		// conflicted) gets another id than the one dispatched again from
-		// the fresh state, so its stale result is rejected.
-		ID:          DeriveID(trigger, s.WorkflowID, "workflow-task", fmt.Sprint(s.TaskIndex), s.LastMessageID),
+		// The id names the history the task carries: the state it was
+		// dispatched from (by the last message applied to it) and the
+		// message being applied. Two engines applying different messages to
+		// one stored state, in the same millisecond or not, dispatch tasks
+		// with different ids, so the loser's stale result is rejected; the
+		// same message on the same state gives the same id.
+		ID:          DeriveID(trigger, s.WorkflowID, "workflow-task", fmt.Sprint(s.TaskIndex), s.LastMessageID, e.in.ID),
 		MethodRunID: m.ID,
 		Index:       s.TaskIndex,
 		Trigger:     trigger,

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -192,6 +194,7 @@ func replayGolden(t *testing.T, f goldenFile) []goldenResult {
 	t.Helper()
 	var stored []byte // the encoded state, nil when there is none
 	var prevID string
+	tasks := map[int64]string{} // workflow-task index → id, as dispatched
 	results := make([]goldenResult, len(f.Steps))
 	for i, st := range f.Steps {
 		in := st.Input
@@ -203,8 +206,9 @@ func replayGolden(t *testing.T, f goldenFile) []goldenResult {
 		if st.Now != nil {
 			now = *st.Now
 		}
+		input := resolveTasks(t, i, data.Bytes(), tasks)
 		apply := func() (goldenResult, []byte) {
-			msg, err := DecodeMessage(Envelope{ID: in.ID, Type: in.Type, Data: data.Bytes()})
+			msg, err := DecodeMessage(Envelope{ID: in.ID, Type: in.Type, Data: input})
 			if err != nil {
 				t.Fatalf("step %d: input does not decode: %v", i, err)
 			}
@@ -233,10 +237,31 @@ func replayGolden(t *testing.T, f goldenFile) []goldenResult {
 		results[i] = res
 		if res.expect.Changed {
 			stored = next
+			if r := res.state.Running; r != nil {
+				tasks[r.Index] = r.ID
+			}
 		}
 		prevID = in.ID
 	}
 	return results
+}
+
+// A history names the workflow tasks it answers as "$task-<index>" in
+// its inputs' data: the id of the workflow task of that index dispatched so
+// far, without depending on how task ids are derived.
+var goldenTaskRef = regexp.MustCompile(`"\$task-([0-9]+)"`)
+
+func resolveTasks(t *testing.T, i int, data []byte, tasks map[int64]string) []byte {
+	t.Helper()
+	return goldenTaskRef.ReplaceAllFunc(data, func(ref []byte) []byte {
+		n, _ := strconv.ParseInt(string(goldenTaskRef.FindSubmatch(ref)[1]), 10, 64)
+		id, ok := tasks[n]
+		if !ok {
+			t.Fatalf("step %d: the input names workflow task %d, which was never dispatched", i, n)
+		}
+		b, _ := json.Marshal(id)
+		return b
+	})
 }
 
 // recordStep turns a transition into its expectation, checking on the way

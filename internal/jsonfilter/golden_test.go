@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -44,12 +46,20 @@ func TestGoldenHistoryWithTheRealEvaluator(t *testing.T) {
 	}
 	filtered := 0
 	var s *core.WorkflowState
+	// Inputs name workflow tasks as "$task-<index>" (see core's golden test).
+	taskRef := regexp.MustCompile(`"\$task-([0-9]+)"`)
+	tasks := map[int64]string{}
 	for i, st := range f.Steps {
 		var data bytes.Buffer
 		if err := json.Compact(&data, st.Input.Data); err != nil {
 			t.Fatal(err)
 		}
-		msg, err := core.DecodeMessage(core.Envelope{ID: st.Input.ID, Type: st.Input.Type, Data: data.Bytes()})
+		input := taskRef.ReplaceAllFunc(data.Bytes(), func(ref []byte) []byte {
+			n, _ := strconv.ParseInt(string(taskRef.FindSubmatch(ref)[1]), 10, 64)
+			id, _ := json.Marshal(tasks[n])
+			return id
+		})
+		msg, err := core.DecodeMessage(core.Envelope{ID: st.Input.ID, Type: st.Input.Type, Data: input})
 		if err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
@@ -92,6 +102,9 @@ func TestGoldenHistoryWithTheRealEvaluator(t *testing.T) {
 		}
 		if s, err = core.DecodeState(got); err != nil {
 			t.Fatal(err)
+		}
+		if r := s.Running; r != nil {
+			tasks[r.Index] = r.ID
 		}
 	}
 	if filtered == 0 {
