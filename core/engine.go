@@ -278,15 +278,15 @@ func (e *engine) dispatchWorkflowTask(m *MethodRun, trigger time.Time) {
 		Topic:   Topic(PrefixWorkflowTaskExecutor, s.WorkflowName),
 		Key:     s.WorkflowID,
 		Subject: s.WorkflowID,
-		Msg:     e.workflowTask(m),
+		Msg:     s.runningTask(m),
 	})
 	e.event(EventWorkflowTaskDispatched, func(ev *Event) {
 		ev.MethodRunID, ev.Method, ev.TaskID = m.ID, m.Name, s.Running.ID
 	})
 }
 
-func (e *engine) workflowTask(m *MethodRun) *ExecuteWorkflowTask {
-	s := e.s
+// runningTask is the message of the workflow task in flight, running m.
+func (s *WorkflowState) runningTask(m *MethodRun) *ExecuteWorkflowTask {
 	props := map[string]json.RawMessage{}
 	addProp := func(h string) {
 		if h != "" {

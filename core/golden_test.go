@@ -272,11 +272,13 @@ func recordStep(t *testing.T, i int, in goldenInput, now time.Time, tr Transitio
 	if applyErr != nil {
 		res.expect.Error = applyErr.Error()
 	}
+	var envs []Envelope
 	for _, o := range tr.Outputs {
 		env, err := BuildEnvelope(o, in.ID, in.Instant, goldenSource, now)
 		if err != nil {
 			t.Fatalf("step %d: output %s: %v", i, o.Msg.MessageType(), err)
 		}
+		envs = append(envs, env)
 		wire, err := EncodeEnvelope(env)
 		if err != nil {
 			t.Fatalf("step %d: output %s does not encode: %v", i, env.Type, err)
@@ -297,6 +299,7 @@ func recordStep(t *testing.T, i int, in goldenInput, now time.Time, tr Transitio
 	if tr.State == nil {
 		return res, nil
 	}
+	checkOutboxRoundTrip(t, i, tr.State, envs)
 	b, err := EncodeState(tr.State)
 	if err != nil {
 		t.Fatalf("step %d: state does not encode: %v", i, err)
@@ -311,6 +314,33 @@ func recordStep(t *testing.T, i int, in goldenInput, now time.Time, tr Transitio
 	res.state = s
 	res.expect.State = b
 	return res, b
+}
+
+// checkOutboxRoundTrip: the outputs kept in a stored outbox, compacted,
+// come back byte for byte (same ids, same data) from the stored state.
+func checkOutboxRoundTrip(t *testing.T, i int, s *WorkflowState, envs []Envelope) {
+	t.Helper()
+	c := *s
+	c.Outbox = s.CompactOutbox(envs)
+	b, err := EncodeState(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeState(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := back.OutboxEnvelopes()
+	if err != nil {
+		t.Fatalf("step %d: outbox: %v", i, err)
+	}
+	for k := range envs {
+		want, _ := EncodeEnvelope(envs[k])
+		have, _ := EncodeEnvelope(got[k])
+		if !bytes.Equal(want, have) {
+			t.Fatalf("step %d: outbox envelope %d does not come back as published:\n%s\n%s", i, k, want, have)
+		}
+	}
 }
 
 func indentJSON(t *testing.T, v any) string {

@@ -40,6 +40,8 @@ type WorkflowState struct {
 	// Outbox holds the envelopes of the last handling that were published
 	// only after this state was written; a handler that cannot tell whether
 	// they went out publishes them again (their ids make that harmless).
+	// The envelope of the running workflow task is kept without its data,
+	// which this state holds already (see CompactOutbox).
 	Outbox []Envelope `json:"outbox,omitempty"`
 	// Buffer holds messages that arrived while a workflow task ran.
 	Buffer []Buffered `json:"buffer,omitempty"`
@@ -202,3 +204,46 @@ func DecodeState(b []byte) (*WorkflowState, error) {
 
 // StateKey is the storage key of a workflow's state.
 func StateKey(workflowID string) string { return "workflow.state." + workflowID }
+
+// CompactOutbox returns envs for the state's outbox: the envelope of the
+// workflow task in flight loses its data (the task's history, as long as
+// the state itself), which OutboxEnvelopes rebuilds from the state.
+func (s *WorkflowState) CompactOutbox(envs []Envelope) []Envelope {
+	if s.Running == nil {
+		return envs
+	}
+	typ := (&ExecuteWorkflowTask{}).MessageType()
+	out := make([]Envelope, len(envs))
+	for i, env := range envs {
+		out[i] = env
+		if env.Type == typ && env.Subject == s.WorkflowID && env.Topic == Topic(PrefixWorkflowTaskExecutor, s.WorkflowName) {
+			out[i].Data = nil
+		}
+	}
+	return out
+}
+
+// OutboxEnvelopes returns the outbox as it was published: the workflow
+// task's data is rebuilt from the state, byte for byte as first encoded.
+func (s *WorkflowState) OutboxEnvelopes() ([]Envelope, error) {
+	out := make([]Envelope, len(s.Outbox))
+	for i, env := range s.Outbox {
+		out[i] = env
+		if len(env.Data) > 0 && string(env.Data) != "null" { // a stripped envelope is stored with null data
+			continue
+		}
+		if s.Running == nil {
+			return nil, fmt.Errorf("outbox of %s: envelope %s has no data and no workflow task is running", s.WorkflowID, env.ID)
+		}
+		m := s.Method(s.Running.MethodRunID)
+		if m == nil {
+			return nil, fmt.Errorf("outbox of %s: the running workflow task's method run %s is gone", s.WorkflowID, s.Running.MethodRunID)
+		}
+		data, err := EncodeMessage(s.runningTask(m))
+		if err != nil {
+			return nil, err
+		}
+		out[i].Data = data
+	}
+	return out, nil
+}

@@ -149,12 +149,14 @@ func (e *StateEngine) forwardDelayed(in core.Envelope, msg core.Message, workflo
 // apply loads the state of workflow id, applies the input and, on the
 // fast path, the workflow tasks it starts whose code is in this process.
 //
-// Without in-process tasks the outputs go out before the state is written
-// (a crash in between republishes them). With them, the outputs come from
-// results not recorded yet, so they are written with the state, in its
-// outbox, and published only after the write: a version conflict discards
-// them with the stale state they came from, and a crash after the write
-// republishes them from the outbox.
+// The outputs of a transition that changes the state are written with it,
+// in its outbox, and published only after the write: another engine may be
+// applying another message to the same instance (serverless runtimes give
+// no per-key order), and an attempt that loses the versioned write must
+// have no effect at all (no task run, no tag released, no event or answer
+// sent), since the winner may never repeat it. A crash after the write
+// republishes the outbox when the input comes again. With a transactional
+// store and transport they commit with the state instead.
 func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (Result, error) {
 	key := core.StateKey(id)
 	raw, version, err := e.cfg.Store.Get(ctx, key)
@@ -173,7 +175,11 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 	var res Result
 	if state != nil && len(state.Outbox) > 0 && !sent {
 		// Maybe never published (a crash after the write): send it again.
-		res.Outputs = append(res.Outputs, state.Outbox...)
+		outbox, err := state.OutboxEnvelopes()
+		if err != nil {
+			return Result{}, Permanent("stored outbox cannot be rebuilt", err)
+		}
+		res.Outputs = append(res.Outputs, outbox...)
 	}
 	now := e.cfg.Clock()
 	tr, err := core.ApplyWith(state, input, now, e.opts)
@@ -196,19 +202,16 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 		}
 		return res, nil
 	}
-	final.Outbox = nil
+	final.Outbox, res.After = final.CompactOutbox(outs), outs
 	if local {
-		final.Outbox, res.After = outs, outs
 		final.LastMessageID = input.ID // duplicates of the input come, not of the local results
-	} else {
-		res.Outputs = append(res.Outputs, outs...)
 	}
 	var written []byte
 	res.Commit = func(ctx context.Context) error {
 		b, err := e.save(ctx, key, final, version, nil)
 		if err == nil {
 			written = b
-			e.cache.put(id, b, final, !local)
+			e.cache.put(id, b, final, len(outs) == 0)
 		}
 		return err
 	}
@@ -227,9 +230,7 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 			return err
 		}
 	}
-	if local {
-		res.Done = func() { e.cache.markSent(id, written) }
-	}
+	res.Done = func() { e.cache.markSent(id, written) }
 	return res, nil
 }
 

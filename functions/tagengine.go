@@ -207,14 +207,19 @@ type delegatedRecord struct {
 	// as a tombstone, so redelivered delegations and completions are
 	// recognised instead of starting over.
 	Joined bool `json:"joined,omitempty"`
+	// JoinedBy is the message that joined the two: handled again, it
+	// sends the answer again (a crash may have come between the write and
+	// the answer).
+	JoinedBy string `json:"joinedBy,omitempty"`
 }
 
 // delegated joins a delegated task's delegation and completion, in
-// whichever order they come (both are keyed by task id, so handled one at
-// a time): the first is stored, the second answers the caller and leaves
-// a tombstone for the retention. The answer is published before the
-// tombstone commits, so a crash in between answers again (the engine drops
-// the duplicate).
+// whichever order they come: the first is stored, the second answers the
+// caller and leaves a tombstone for the retention. The answer goes out
+// only once the tombstone is written: two completions handled at once (on
+// two replicas, or out of order) both try, and the one that loses the
+// write must not answer, or the caller could take the loser's value. A
+// crash after the write answers again when the joining message comes back.
 func (t *TagEngine) delegated(ctx context.Context, in core.Envelope, msg core.Message, service, taskID string) (Result, error) {
 	if service == "" || taskID == "" {
 		return Result{}, Permanent(fmt.Sprintf("%s %s names no service or task id", in.Type, in.ID), nil)
@@ -232,6 +237,9 @@ func (t *TagEngine) delegated(ctx context.Context, in core.Envelope, msg core.Me
 		if err := json.Unmarshal(raw, &rec); err != nil {
 			return Result{}, Permanent("stored delegated task cannot be read", err)
 		}
+	}
+	if rec.Joined && rec.JoinedBy == in.ID && rec.Set != nil && rec.Done != nil {
+		return t.joined(in, rec) // the joining message again: answer again
 	}
 	switch m := msg.(type) {
 	case *core.SetDelegatedTask:
@@ -272,6 +280,17 @@ func (t *TagEngine) delegated(ctx context.Context, in core.Envelope, msg core.Me
 		}
 		return Result{Commit: save(rec, ttl)}, nil
 	}
+	rec.Joined, rec.JoinedBy = true, in.ID
+	answer, err := t.joined(in, rec)
+	if err != nil {
+		return answer, err
+	}
+	return Result{Commit: save(rec, t.cfg.Retention), After: answer.Outputs}, nil
+}
+
+// joined is the answer to the caller of a delegated task whose delegation
+// and completion are both known, as the joining message in produces it.
+func (t *TagEngine) joined(in core.Envelope, rec delegatedRecord) (Result, error) {
 	outs := core.DelegatedResult(rec.Set, rec.Done)
 	if t.cfg.Events {
 		ev := &core.Event{Kind: core.EventTaskDelegationComplete, Service: rec.Set.Service, Method: rec.Set.Method,
@@ -282,13 +301,7 @@ func (t *TagEngine) delegated(ctx context.Context, in core.Envelope, msg core.Me
 		}
 		outs = append(outs, core.EventOut(ev))
 	}
-	res, err := t.result(in, outs)
-	if err != nil {
-		return res, err
-	}
-	rec.Joined = true
-	res.Commit = save(rec, t.cfg.Retention)
-	return res, nil
+	return t.result(in, outs)
 }
 
 func strs(bs [][]byte) []string {

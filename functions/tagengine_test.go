@@ -9,6 +9,7 @@ import (
 
 	"github.com/weftio/weft/core"
 	"github.com/weftio/weft/functions"
+	"github.com/weftio/weft/storage"
 	"github.com/weftio/weft/storage/memory"
 )
 
@@ -111,8 +112,10 @@ func TestTagEngineRejectsBadInput(t *testing.T) {
 }
 
 // TestDelegatedRedeliveriesAfterTheJoin: once delegation and completion
-// met, redelivered delegations and completions answer nobody again, and a
-// retry of the task (a newer retry sequence) starts a fresh join.
+// met, redelivered delegations and other completions answer nobody again
+// (the message that joined them answers again with the same envelope, for
+// a crash after the write), and a retry of the task (a newer retry
+// sequence) starts a fresh join.
 func TestDelegatedRedeliveriesAfterTheJoin(t *testing.T) {
 	ctx := context.Background()
 	store := memory.New()
@@ -137,22 +140,21 @@ func TestDelegatedRedeliveriesAfterTheJoin(t *testing.T) {
 		}
 		return env
 	}
+	answered := map[string]bool{} // distinct answers, by envelope id
 	answers := 0
 	handle := func(env core.Envelope) {
 		t.Helper()
-		res, err := eng.Handle(ctx, env)
+		err := functions.ProcessEnvelope(ctx, eng, env, func(_ context.Context, envs ...core.Envelope) error {
+			for _, o := range envs {
+				if o.Type == "weft.engine.TaskCompleted" && !answered[o.ID] {
+					answered[o.ID] = true
+					answers++
+				}
+			}
+			return nil
+		})
 		if err != nil {
 			t.Fatal(err)
-		}
-		for _, o := range res.Outputs {
-			if o.Type == "weft.engine.TaskCompleted" {
-				answers++
-			}
-		}
-		if res.Commit != nil {
-			if err := res.Commit(ctx); err != nil {
-				t.Fatal(err)
-			}
 		}
 	}
 	handle(set(0))
@@ -170,5 +172,65 @@ func TestDelegatedRedeliveriesAfterTheJoin(t *testing.T) {
 	handle(done("c3", `3`))
 	if answers != 2 {
 		t.Errorf("%d answers after a retried attempt completed, want 2", answers)
+	}
+}
+
+// hookKV runs hook once, just before the next Put.
+type hookKV struct {
+	storage.KeyValue
+	hook func()
+}
+
+func (h *hookKV) Put(ctx context.Context, key string, value []byte, expected uint64, ttl time.Duration) (uint64, error) {
+	if f := h.hook; f != nil {
+		h.hook = nil
+		f()
+	}
+	return h.KeyValue.Put(ctx, key, value, expected, ttl)
+}
+
+// TestDelegatedConcurrentCompletionsAnswerOnce: two completions of one
+// delegated task handled at once (two replicas, no per-key order) both try
+// to join; the one that loses the write must not answer, so the caller
+// gets exactly the winner's value.
+func TestDelegatedConcurrentCompletionsAnswerOnce(t *testing.T) {
+	ctx := context.Background()
+	store := &hookKV{KeyValue: memory.New()}
+	eng, err := functions.NewTagEngine(functions.TagEngineConfig{Services: []string{"S"}, Tags: memory.New(), Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &core.Requester{Workflow: "W", WorkflowID: "w1", MethodRunID: "w1"}
+	env := func(m core.Message, id string) core.Envelope {
+		e, err := core.BuildEnvelope(core.TaskTagOut(m), id, time.Unix(1, 0), "test", time.Unix(1, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	var answers []string
+	publish := func(_ context.Context, envs ...core.Envelope) error {
+		for _, o := range envs {
+			if o.Type == "weft.engine.TaskCompleted" {
+				m, err := core.DecodeMessage(o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				answers = append(answers, string(m.(*core.CommandResult).Value))
+			}
+		}
+		return nil
+	}
+	process := func(e core.Envelope) {
+		t.Helper()
+		if err := functions.ProcessEnvelope(ctx, eng, e, publish); err != nil {
+			t.Fatal(err)
+		}
+	}
+	process(env(&core.SetDelegatedTask{TaskID: "t1", Service: "S", Method: "m", Requester: req}, "set"))
+	store.hook = func() { process(env(&core.CompleteDelegatedTask{TaskID: "t1", Service: "S", Value: []byte(`"second"`)}, "c2")) }
+	process(env(&core.CompleteDelegatedTask{TaskID: "t1", Service: "S", Value: []byte(`"first"`)}, "c1"))
+	if len(answers) != 1 || answers[0] != `"second"` {
+		t.Fatalf("answers %v, want only the winner's \"second\"", answers)
 	}
 }

@@ -81,7 +81,7 @@ func TestWorkflowIDsAreUniqueAcrossWorkflowTypes(t *testing.T) {
 				t.Errorf("wait on Intruder x: %d answers %+v, want one unknown", n, clientOutcomes(s, "c8"))
 			}
 			var released bool
-			for _, env := range s.Handled {
+			for _, env := range s.Others {
 				if m, err := core.DecodeMessage(env); err == nil {
 					if r, ok := m.(*core.RemoveTagFromWorkflow); ok && r.Workflow == "Intruder" && r.WorkflowID == "x" && r.Tag == "team:a" {
 						released = true

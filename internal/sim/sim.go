@@ -40,6 +40,9 @@ type Sim struct {
 	Handled []core.Envelope
 	// Responses collects envelopes published to response topics.
 	Responses []core.Envelope
+	// Others collects, in publish order, envelopes for roles the simulator
+	// does not run: tag-engine commands and lifecycle events.
+	Others []core.Envelope
 	// DeadLetters collects inputs that failed permanently, with reasons.
 	DeadLetters []DeadLetter
 	// BeforeHandle, when set, may edit or duplicate the queue before each
@@ -86,6 +89,9 @@ type Options struct {
 	// SignalMatcher replaces the state engine's JSONPath evaluator of
 	// signal filters (default: internal/jsonfilter, as in production).
 	SignalMatcher core.Matcher
+	// Events makes the state engine publish lifecycle events (collected
+	// in Others).
+	Events bool
 }
 
 // New builds a simulator for the registry's workflows and services.
@@ -111,7 +117,7 @@ func New(t testing.TB, reg *weft.Registry, o Options) *Sim {
 		local = reg
 	}
 	eng, err := functions.NewStateEngine(functions.StateEngineConfig{Workflows: reg.Workflows(), Store: s.Store, Local: local, Clock: clock,
-		SignalMatcher: o.SignalMatcher})
+		SignalMatcher: o.SignalMatcher, Events: o.Events})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +141,12 @@ func (s *Sim) Publish(envs ...core.Envelope) {
 		}
 		s.Published[env.ID]++
 		if s.dedup && s.Published[env.ID] > 1 {
+			continue
+		}
+		prefix, _, _ := core.SplitTopic(env.Topic)
+		switch prefix {
+		case core.PrefixWorkflowTag, core.PrefixTaskTag, core.PrefixWorkflowEvents, core.PrefixTaskEvents:
+			s.Others = append(s.Others, env)
 			continue
 		}
 		switch {
