@@ -228,7 +228,9 @@ func TestDelegatedConcurrentCompletionsAnswerOnce(t *testing.T) {
 		}
 	}
 	process(env(&core.SetDelegatedTask{TaskID: "t1", Service: "S", Method: "m", Requester: req}, "set"))
-	store.hook = func() { process(env(&core.CompleteDelegatedTask{TaskID: "t1", Service: "S", Value: []byte(`"second"`)}, "c2")) }
+	store.hook = func() {
+		process(env(&core.CompleteDelegatedTask{TaskID: "t1", Service: "S", Value: []byte(`"second"`)}, "c2"))
+	}
 	process(env(&core.CompleteDelegatedTask{TaskID: "t1", Service: "S", Value: []byte(`"first"`)}, "c1"))
 	if len(answers) != 1 || answers[0] != `"second"` {
 		t.Fatalf("answers %v, want only the winner's \"second\"", answers)
