@@ -1,7 +1,6 @@
 package weft
 
 import (
-	"encoding/json"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -115,7 +114,3 @@ func (c *wfContext) await(node core.StepNode) core.Outcome {
 	return o
 }
 
-func restoreProps(inst any, props json.RawMessage) error {
-	zeroInstance(inst)
-	return json.Unmarshal(props, inst)
-}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 
 	"github.com/weftio/weft/core"
 )
@@ -69,8 +70,12 @@ func (l *EventListener) Handle(ctx context.Context, in core.Envelope) (Result, e
 	if !ok {
 		return Result{}, Permanent(fmt.Sprintf("message type %s is not a lifecycle event", in.Type), nil)
 	}
-	if err := l.cfg.Sink(ctx, in, ev); err != nil {
+	if err := l.deliver(ctx, in, ev); err != nil {
 		if IsPermanent(err) {
+			return Result{}, err
+		}
+		var p *sinkPanic
+		if errors.As(err, &p) {
 			return Result{}, err
 		}
 		// The sink is down or busy: retried in place, never dead-lettered.
@@ -78,3 +83,21 @@ func (l *EventListener) Handle(ctx context.Context, in core.Envelope) (Result, e
 	}
 	return Result{}, nil
 }
+
+// deliver hands ev to the sink, which is user code: its panic is an error
+// that spends the event's delivery attempts (it ends on the dead-letter
+// topic with the panic as the reason), never a crash and never a retry in
+// place for ever.
+func (l *EventListener) deliver(ctx context.Context, in core.Envelope, ev *core.Event) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &sinkPanic{fmt.Sprintf("event sink panicked on %s %s: %v\n%s", in.Type, in.ID, p, debug.Stack())}
+		}
+	}()
+	return l.cfg.Sink(ctx, in, ev)
+}
+
+// sinkPanic is a panic of the event sink, retried like a failed delivery.
+type sinkPanic struct{ msg string }
+
+func (p *sinkPanic) Error() string { return p.msg }
