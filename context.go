@@ -76,7 +76,15 @@ func (c *wfContext) check() {
 	if c.stopped.Load() {
 		runtime.Goexit()
 	}
+	if hook := testHookWeftCall.Load(); hook != nil {
+		(*hook)(c)
+	}
 }
+
+// testHookWeftCall, set only by this package's tests, is called by every
+// weft call of a workflow goroutine that passed the stop check (to hold
+// one there while a timeout fires).
+var testHookWeftCall atomic.Pointer[func(*wfContext)]
 
 // command issues a command, stopping the method if the code changed.
 func (c *wfContext) command(cmd *core.Command) *core.Command {

@@ -17,13 +17,21 @@ import (
 // The error is set (a *core.Error with CodeNotRegistered) when this
 // registry has no code for the workflow, version or method; the message is
 // then a WorkflowTaskFailed telling the workflow's callers why.
+//
+// t may be the caller's live data (the state engine's fast path hands it
+// the method run of its stored state): the replay works on its own copy of
+// the history, so a workflow task abandoned after its timeout, whose
+// goroutine goes on running user code, never reads what the caller changes
+// once RunWorkflowTask has returned.
 func (r *Registry) RunWorkflowTask(t *core.ExecuteWorkflowTask) (core.Message, error) {
 	v, method, err := r.resolve(t)
 	if err != nil {
 		rp := core.NewReplay(t, t.CodeVersion, core.CheckSimple)
 		return rp.Failed(methodError(t, err)), err
 	}
-	return runReplay(t, v, method), nil
+	own := *t
+	own.Method = t.Method.ReplayCopy()
+	return runReplay(&own, v, method), nil
 }
 
 // HasWorkflowCode reports whether RunWorkflowTask can run t here.

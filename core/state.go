@@ -247,3 +247,38 @@ func (s *WorkflowState) OutboxEnvelopes() ([]Envelope, error) {
 	}
 	return out, nil
 }
+
+// ReplayCopy returns a copy of the method run holding what a replay reads
+// (its commands with their statuses, its steps and current step) that
+// shares no changeable memory with m: a workflow task run in the state
+// engine's process replays the copy, so its goroutine, even abandoned after
+// a timeout and still running user code, never reads what the engine goes
+// on changing. Immutable parts (inputs, values, step trees, errors) are
+// shared.
+func (m *MethodRun) ReplayCopy() *MethodRun {
+	c := &MethodRun{ID: m.ID, Name: m.Name, Input: m.Input, IndexAtStart: m.IndexAtStart, StartedAt: m.StartedAt,
+		PropsAtStart: m.PropsAtStart, Returned: m.Returned, Value: m.Value, LastTrigger: m.LastTrigger}
+	c.Commands = make([]*Command, len(m.Commands))
+	for i, cmd := range m.Commands {
+		cc := *cmd
+		cc.Statuses = append([]Status(nil), cmd.Statuses...)
+		c.Commands[i] = &cc
+	}
+	c.Steps = make([]*Step, len(m.Steps))
+	for i, st := range m.Steps {
+		c.Steps[i] = st.copy()
+	}
+	if m.Current != nil {
+		c.Current = m.Current.copy()
+	}
+	return c
+}
+
+func (s *Step) copy() *Step {
+	c := *s
+	if s.Outcome != nil {
+		o := *s.Outcome
+		c.Outcome = &o
+	}
+	return &c
+}
