@@ -121,4 +121,3 @@ func (c *wfContext) await(node core.StepNode) core.Outcome {
 	}
 	return o
 }
-
