@@ -43,7 +43,7 @@ func Apply(s *WorkflowState, in Input, now time.Time) (Transition, error) {
 // never performs I/O (unless o's functions do); an error means the message
 // is invalid and can never be applied (a *DecodeError).
 func ApplyWith(s *WorkflowState, in Input, now time.Time, o ApplyOptions) (Transition, error) {
-	if s != nil && in.ID != "" && s.LastMessageID == in.ID {
+	if s != nil && in.ID != "" && (s.LastMessageID == in.ID || s.LastInputID == in.ID) {
 		return Transition{State: s}, nil // redelivery of the last message
 	}
 	if s != nil {
@@ -63,7 +63,7 @@ func ApplyWith(s *WorkflowState, in Input, now time.Time, o ApplyOptions) (Trans
 		return Transition{State: e.s, Outputs: e.out}, nil
 	}
 	e.progress()
-	e.s.LastMessageID = in.ID
+	e.s.LastMessageID, e.s.LastInputID = in.ID, ""
 	e.s.UpdatedAt = now
 	return Transition{State: e.s, Outputs: e.out, Changed: true}, nil
 }
@@ -71,11 +71,17 @@ func ApplyWith(s *WorkflowState, in Input, now time.Time, o ApplyOptions) (Trans
 type engine struct {
 	s   *WorkflowState
 	now time.Time
+	// in is the message being applied: the input, then in turn each
+	// buffered message drained after it. What it decides (a step resumed,
+	// a method started, a synthetic message) takes its instant and id from
+	// it, never from the input that happened to drain it, so a history is
+	// the same whichever message unblocked the buffer (the fast path and
+	// the broker path drain it from different inputs).
 	in  Input
 	out []Out
 	// opts holds what the caller provides, e.g. the JSONPath matcher.
 	opts ApplyOptions
-	// synth counts synthetic messages created while handling in.
+	// synth counts synthetic messages created while applying in.
 	synth int
 }
 
@@ -196,7 +202,8 @@ func (e *engine) progress() {
 		if err != nil {
 			continue // written by this engine, so decodable; never block on it
 		}
-		e.applyBufferable(Input{ID: b.ID, Instant: b.Instant, Msg: m})
+		e.in, e.synth = Input{ID: b.ID, Instant: b.Instant, Msg: m}, 0
+		e.applyBufferable(e.in)
 	}
 	if len(e.s.Buffer) == 0 {
 		e.s.Buffer = nil
@@ -263,13 +270,15 @@ func (e *engine) dispatchWorkflowTask(m *MethodRun, trigger time.Time) {
 	s := e.s
 	s.TaskIndex++
 	s.Running = &RunningTask{
-		// The id names the history the task carries: the state it was
-		// dispatched from (by the last message applied to it) and the
-		// message being applied. Two engines applying different messages to
-		// one stored state, in the same millisecond or not, dispatch tasks
-		// with different ids, so the loser's stale result is rejected; the
-		// same message on the same state gives the same id.
-		ID:          DeriveID(trigger, s.WorkflowID, "workflow-task", fmt.Sprint(s.TaskIndex), s.LastMessageID, e.in.ID),
+		// The id names the history the task carries: its index and the
+		// message that led to it (the one being applied). Two engines
+		// applying different messages to one stored state, in the same
+		// millisecond or not, dispatch tasks with different ids, so a stale
+		// result is rejected; the same message at the same index gives the
+		// same id, on the fast path and the broker path alike (whatever
+		// else the two interleave). Only the attempt that wins the write
+		// publishes its task (see the state engine's outbox).
+		ID:          DeriveID(trigger, s.WorkflowID, "workflow-task", fmt.Sprint(s.TaskIndex), e.in.ID),
 		MethodRunID: m.ID,
 		Index:       s.TaskIndex,
 		Trigger:     trigger,

@@ -93,13 +93,36 @@ func (r *Replay) Command(c *Command) (*Command, error) {
 		return nil, r.changed("history has an await, the code now asks for %s %q", c.Kind, c.Name)
 	}
 	c.Position = r.pos
-	c.ID = DeriveID(r.task.Trigger, r.task.WorkflowID, r.run.ID, strconv.Itoa(r.version), strconv.Itoa(r.pos))
+	c.ID = r.commandID()
 	if c.Kind == KindSend || c.Kind == KindByTag {
 		c.Statuses = []Status{{State: StateCompleted, Index: r.task.Index}}
 	}
 	r.newCmds = append(r.newCmds, c)
 	r.byID[c.ID] = c
 	return c, nil
+}
+
+// commandID derives the id of the command at the current position from
+// the method run (its instance, id and start) and the code version: never
+// from the instant of the workflow task creating it, which is the time of
+// whatever message decided the previous step (an executor's clock, for a
+// task result). A step run again after a lost write, or on another path,
+// so gets the same task ids as the first time, and an idempotency key
+// built on them finds the duplicate. Runs recorded before StartedAt existed
+// fall back to the task's trigger.
+func (r *Replay) commandID() string {
+	start := r.run.StartedAt
+	if start.IsZero() {
+		return DeriveID(r.task.Trigger, r.task.WorkflowID, r.run.ID, strconv.Itoa(r.version), strconv.Itoa(r.pos))
+	}
+	return DeriveID(start, r.task.WorkflowID, r.run.ID, start.UTC().Format(time.RFC3339Nano), strconv.Itoa(r.version), strconv.Itoa(r.pos))
+}
+
+// ResultInput is the input the result res of workflow task t is applied
+// as, on whichever path it ran (an executor's envelope, or the state
+// engine's fast path): its id and instant depend on the task only.
+func ResultInput(t *ExecuteWorkflowTask, res Message) Input {
+	return Input{ID: ChildID(t.Trigger, t.TaskID, "result", 0), Instant: t.Trigger, Msg: res}
 }
 
 // Inline runs an inline side effect at the next position: on replay it

@@ -25,6 +25,10 @@ type WorkflowState struct {
 
 	// LastMessageID is the last message processed: its redelivery is dropped.
 	LastMessageID string `json:"lastMessageId,omitempty"`
+	// LastInputID, when set, is the input whose handling applied messages
+	// after it (the fast path's in-process workflow task results, the
+	// last of which is LastMessageID): its redelivery is dropped too.
+	LastInputID string `json:"lastInputId,omitempty"`
 	// TaskIndex counts dispatched workflow tasks; it is the logical clock.
 	TaskIndex int64        `json:"taskIndex"`
 	Running   *RunningTask `json:"running,omitempty"`

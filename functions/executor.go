@@ -134,7 +134,16 @@ func (x *Executor) Handle(ctx context.Context, in core.Envelope) (Result, error)
 		if err != nil {
 			failure = Permanent(err.Error(), nil)
 		}
-		outs = []core.Out{{Topic: core.Topic(core.PrefixWorkflowEngine, m.Workflow), Key: m.WorkflowID, Subject: m.WorkflowID, Msg: res}}
+		// The result carries the id and instant the fast path applies it
+		// with, so both paths record the same history.
+		in := core.ResultInput(m, res)
+		env, err := core.BuildEnvelope(core.Out{Topic: core.Topic(core.PrefixWorkflowEngine, m.Workflow), Key: m.WorkflowID, Subject: m.WorkflowID, Msg: res},
+			in.ID, in.Instant, x.cfg.Source, in.Instant)
+		if err != nil {
+			return Result{}, Permanent("output does not encode", err)
+		}
+		env.ID = in.ID
+		return Result{Outputs: []core.Envelope{env}}, failure
 	default:
 		return Result{}, Permanent(fmt.Sprintf("message type %s is not handled by the executor", in.Type), nil)
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/weftio/weft"
 	"github.com/weftio/weft/core"
 	"github.com/weftio/weft/internal/jsonfilter"
 	"github.com/weftio/weft/storage"
@@ -26,8 +25,8 @@ type StateEngineConfig struct {
 	Retention time.Duration
 	// Local, when set, runs workflow tasks of workflows it has code for in
 	// this process instead of a round trip through the broker (the fast
-	// path); the recorded results are the same.
-	Local *weft.Registry
+	// path); the recorded results are the same. A *weft.Registry is one.
+	Local WorkflowRunner
 	// Source is the CloudEvents source of emitted envelopes.
 	Source string
 	// CacheSize bounds the decoded states kept between messages (default
@@ -43,6 +42,16 @@ type StateEngineConfig struct {
 	// events) on workflow-events:<W> and task-events:<S>; off, they are
 	// dropped before they are encoded.
 	Events bool
+}
+
+// WorkflowRunner runs workflow tasks: *weft.Registry does, with the
+// registered workflow code.
+type WorkflowRunner interface {
+	// HasWorkflowCode reports whether RunWorkflowTask can run t here.
+	HasWorkflowCode(t *core.ExecuteWorkflowTask) bool
+	// RunWorkflowTask replays t and returns its result (see
+	// weft.Registry.RunWorkflowTask).
+	RunWorkflowTask(t *core.ExecuteWorkflowTask) (core.Message, error)
 }
 
 // DefaultStateCacheSize is the default number of decoded states cached.
@@ -204,7 +213,10 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 	}
 	final.Outbox, res.After = final.CompactOutbox(outs), outs
 	if local {
-		final.LastMessageID = input.ID // duplicates of the input come, not of the local results
+		// Duplicates of the input come, not of the local results; the last
+		// of those stays LastMessageID, as on the broker path, where it is
+		// the last message applied.
+		final.LastInputID = input.ID
 	}
 	var written []byte
 	res.Commit = func(ctx context.Context) error {
@@ -263,7 +275,7 @@ func (e *StateEngine) runLocal(tr *core.Transition, in core.Input, now time.Time
 		}
 		ran++
 		res, _ := e.cfg.Local.RunWorkflowTask(task)
-		from = core.Input{ID: core.ChildID(task.Trigger, task.TaskID, "local", 0), Instant: task.Trigger, Msg: res}
+		from = core.ResultInput(task, res)
 		step, err := core.ApplyWith(tr.State, from, now, e.opts)
 		if err != nil {
 			return nil, false, fmt.Errorf("apply in-process workflow task %s: %w", task.TaskID, err)

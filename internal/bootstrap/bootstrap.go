@@ -80,9 +80,9 @@ func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
 	}
 	var fns []functions.Function
 	if wfs := cfg.Registry.Workflows(); len(wfs) > 0 {
-		local := cfg.Registry
-		if cfg.DisableFastPath {
-			local = nil
+		var local functions.WorkflowRunner
+		if !cfg.DisableFastPath {
+			local = cfg.Registry
 		}
 		eng, err := functions.NewStateEngine(functions.StateEngineConfig{Workflows: wfs, Store: rt.Store, Local: local, Events: cfg.EventSink != nil,
 			Retention: cfg.Retention, Logger: cfg.Logger})

@@ -53,12 +53,46 @@ type Sim struct {
 	// Attempts lists, per input envelope id, the ids of the envelopes each
 	// handling of it published.
 	Attempts map[string][][]string
-	dedup    bool
-	txOut    *functions.TxOutlet
-	txIDs    []string // ids written by the current handling's transaction
-	seq      int
-	failPub  func(int) bool
-	pubCalls int
+	// WorkflowTasks lists the workflow tasks run, in order, on the fast
+	// path and through the executor alike.
+	WorkflowTasks []WorkflowTask
+	dedup         bool
+	txOut         *functions.TxOutlet
+	txIDs         []string // ids written by the current handling's transaction
+	seq           int
+	failPub       func(int) bool
+	pubCalls      int
+}
+
+// WorkflowTask is one workflow task run, on either path: the task as the
+// replay received it and its result, both encoded.
+type WorkflowTask struct {
+	Task, Result json.RawMessage
+}
+
+// recordingRunner runs the fast path's workflow tasks with the registry,
+// recording them in WorkflowTasks.
+type recordingRunner struct {
+	reg *weft.Registry
+	sim *Sim
+}
+
+func (r recordingRunner) HasWorkflowCode(t *core.ExecuteWorkflowTask) bool {
+	return r.reg.HasWorkflowCode(t)
+}
+
+func (r recordingRunner) RunWorkflowTask(t *core.ExecuteWorkflowTask) (core.Message, error) {
+	task, err := core.EncodeMessage(t) // before the run: as the replay received it
+	if err != nil {
+		r.sim.T.Fatal(err)
+	}
+	res, rerr := r.reg.RunWorkflowTask(t)
+	b, err := core.EncodeMessage(res)
+	if err != nil {
+		r.sim.T.Fatal(err)
+	}
+	r.sim.WorkflowTasks = append(r.sim.WorkflowTasks, WorkflowTask{Task: task, Result: b})
+	return res, rerr
 }
 
 // DeadLetter is a permanently failed input.
@@ -112,9 +146,9 @@ func New(t testing.TB, reg *weft.Registry, o Options) *Sim {
 			return nil
 		}}
 	}
-	var local *weft.Registry
+	var local functions.WorkflowRunner
 	if o.FastPath {
-		local = reg
+		local = recordingRunner{reg: reg, sim: s}
 	}
 	eng, err := functions.NewStateEngine(functions.StateEngineConfig{Workflows: reg.Workflows(), Store: s.Store, Local: local, Clock: clock,
 		SignalMatcher: o.SignalMatcher, Events: o.Events})
@@ -228,6 +262,9 @@ func (s *Sim) handleBody(env core.Envelope, fn functions.Function, body []byte) 
 		}
 		for _, e := range envs {
 			ids = append(ids, e.ID)
+			if decoded.Type == (&core.ExecuteWorkflowTask{}).MessageType() && strings.HasPrefix(e.Type, "weft.engine.WorkflowTask") {
+				s.WorkflowTasks = append(s.WorkflowTasks, WorkflowTask{Task: decoded.Data, Result: e.Data})
+			}
 		}
 		s.Publish(envs...)
 		return nil

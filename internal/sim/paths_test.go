@@ -1,0 +1,247 @@
+package sim_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/core"
+	"github.com/weftio/weft/internal/sim"
+)
+
+// The fast path (workflow tasks run inside the state engine) and the
+// broker path (through the executor) must record the same history: every
+// workflow task receives the same bytes and returns the same bytes (task
+// ids, command ids, Now, timer instants, indexes), and the same task ids
+// run. Each scenario runs both ways and the recorded workflow tasks of each
+// instance are compared byte for byte.
+
+type pathScenario struct {
+	name string
+	reg  func(t testing.TB) (*weft.Registry, *execLog)
+	run  func(s *sim.Sim)
+}
+
+var (
+	counterRun  = weft.NewWorkflow[int, int]("PathCounter", "run")
+	counterAdd  = weft.NewWorkflow[int, int]("PathCounter", "add")
+	counterStop = weft.NewChannel[string]("PathCounter", "stop")
+	counterNote = weft.NewTask[int, int]("PathNote", "note")
+)
+
+type pathTotals struct{ Total, Adds int }
+
+func counterRegistry(t testing.TB) (*weft.Registry, *execLog) {
+	log := &execLog{runs: map[string]int{}}
+	reg := weft.NewRegistry()
+	weft.MustRegister(weft.RegisterTask(reg, counterNote, func(ctx weft.TaskContext, n int) (int, error) {
+		log.add(ctx.Info().TaskID)
+		return n, nil
+	}))
+	weft.MustRegister(weft.RegisterMethod(reg, counterRun, func(p *pathTotals, ctx weft.Context, n int) (int, error) {
+		p.Total = n
+		// A method on this very instance, and a signal to itself.
+		d := weft.DispatchMethod(ctx, counterAdd, weft.GetInfo(ctx).WorkflowID, 2)
+		if _, err := d.Await(); err != nil {
+			return 0, err
+		}
+		stop := weft.Receive(ctx, counterStop)
+		if err := weft.Send(ctx, counterStop, weft.GetInfo(ctx).WorkflowID, "self"); err != nil {
+			return 0, err
+		}
+		if _, err := stop.Await(); err != nil {
+			return 0, err
+		}
+		at, err := weft.Timer(ctx, 30*time.Second).Await()
+		if err != nil {
+			return 0, err
+		}
+		if _, err := weft.Call(ctx, counterNote, int(at.Sub(weft.Now(ctx)))); err != nil {
+			return 0, err
+		}
+		return p.Total*1000 + p.Adds, nil
+	}))
+	weft.MustRegister(weft.RegisterMethod(reg, counterAdd, func(p *pathTotals, ctx weft.Context, n int) (int, error) {
+		if _, err := weft.Call(ctx, counterNote, n); err != nil {
+			return 0, err
+		}
+		p.Total += n
+		p.Adds++
+		return p.Total, nil
+	}))
+	return reg, log
+}
+
+var (
+	retryBroken = weft.NewTask[int, int]("PathRetry", "broken")
+	retryWf     = weft.NewWorkflow[int, int]("PathRetry", "run")
+	retryFixed  = false
+)
+
+func retryRegistry(t testing.TB) (*weft.Registry, *execLog) {
+	log := &execLog{runs: map[string]int{}}
+	reg := weft.NewRegistry()
+	weft.MustRegister(weft.RegisterTask(reg, retryBroken, func(ctx weft.TaskContext, n int) (int, error) {
+		log.add(ctx.Info().TaskID)
+		if ctx.Info().RetrySeq == 0 {
+			return 0, errors.New("broken until retried")
+		}
+		return n * 3, nil
+	}))
+	weft.MustRegister(weft.RegisterWorkflow(reg, retryWf, func(ctx weft.Context, n int) (int, error) {
+		t1 := weft.Timer(ctx, time.Hour)
+		v, err := weft.Call(ctx, retryBroken, n)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := t1.Await(); err != nil {
+			return 0, err
+		}
+		return v, nil
+	}))
+	return reg, log
+}
+
+var pathScenarios = []pathScenario{
+	{name: "kitchen sink", reg: kitchenSink, run: runKitchenSink},
+	{name: "methods, self-signals, properties, timer", reg: counterRegistry, run: func(s *sim.Sim) {
+		dispatch(s, "PathCounter", "run", "c1", 10)
+		s.Advance(time.Second)
+		s.Send(core.Topic(core.PrefixWorkflowCmd, "PathCounter"), "c1", &core.DispatchMethod{WorkflowID: "c1", Workflow: "PathCounter",
+			MethodRunID: "add-x", Method: "add", Input: []byte("5"), Requester: &core.Requester{Client: "c2"}, ClientWaiting: true})
+		s.RunAll()
+	}},
+	{name: "retry tasks, complete timers", reg: retryRegistry, run: func(s *sim.Sim) {
+		dispatch(s, "PathRetry", "run", "r1", 7)
+		s.Run()
+		s.Advance(time.Minute)
+		s.Send(core.Topic(core.PrefixWorkflowCmd, "PathRetry"), "r1", &core.RetryTasks{WorkflowID: "r1", Workflow: "PathRetry"})
+		s.Run()
+		s.Advance(time.Minute)
+		s.Send(core.Topic(core.PrefixWorkflowCmd, "PathRetry"), "r1", &core.CompleteTimers{WorkflowID: "r1", Workflow: "PathRetry"})
+		s.RunAll()
+	}},
+}
+
+func TestFastAndBrokerPathsRecordTheSameHistory(t *testing.T) {
+	for _, sc := range pathScenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			tasks := map[bool]map[string][]sim.WorkflowTask{}
+			executed := map[bool][]string{}
+			for _, fast := range []bool{false, true} {
+				reg, log := sc.reg(t)
+				s := sim.New(t, reg, sim.Options{FastPath: fast})
+				sc.run(s)
+				if len(s.DeadLetters) > 0 {
+					t.Fatalf("fast=%v: dead letters %+v", fast, s.DeadLetters)
+				}
+				tasks[fast] = byInstance(t, s.WorkflowTasks)
+				for id := range log.runs {
+					executed[fast] = append(executed[fast], id)
+				}
+				slices.Sort(executed[fast])
+			}
+			if len(tasks[true]) == 0 {
+				t.Fatal("no workflow task recorded")
+			}
+			if !slices.Equal(executed[false], executed[true]) {
+				t.Errorf("task ids executed differ:\n broker %v\n fast   %v", executed[false], executed[true])
+			}
+			for id, broker := range tasks[false] {
+				fast := tasks[true][id]
+				if len(fast) != len(broker) {
+					t.Errorf("%s: %d workflow tasks on the broker path, %d on the fast path", id, len(broker), len(fast))
+					continue
+				}
+				for i := range broker {
+					for _, part := range []struct {
+						what    string
+						br, fst json.RawMessage
+					}{{"task", broker[i].Task, fast[i].Task}, {"result", broker[i].Result, fast[i].Result}} {
+						if !bytes.Equal(part.br, part.fst) {
+							t.Errorf("%s: workflow task %d: the %s differs by path:\n broker %s\n fast   %s", id, i, part.what, part.br, part.fst)
+						}
+					}
+				}
+			}
+			for id := range tasks[true] {
+				if _, ok := tasks[false][id]; !ok {
+					t.Errorf("%s ran workflow tasks only on the fast path", id)
+				}
+			}
+		})
+	}
+}
+
+// byInstance groups the recorded workflow tasks by instance, in order.
+func byInstance(t *testing.T, wts []sim.WorkflowTask) map[string][]sim.WorkflowTask {
+	t.Helper()
+	out := map[string][]sim.WorkflowTask{}
+	for _, wt := range wts {
+		var m struct {
+			WorkflowID string `json:"workflowId"`
+		}
+		if err := json.Unmarshal(wt.Task, &m); err != nil || m.WorkflowID == "" {
+			t.Fatalf("recorded task %s: %v", wt.Task, err)
+		}
+		out[m.WorkflowID] = append(out[m.WorkflowID], wt)
+	}
+	return out
+}
+
+// TestStepRunAgainAfterALostWriteKeepsItsTaskIDs: when storage loses a
+// commit (rolled back to an earlier state), the step is run again from the
+// earlier state, its task completing at another time; the tasks it then
+// dispatches have the ids they had the first time, so an idempotency key
+// built on task ids finds the duplicate.
+func TestStepRunAgainAfterALostWriteKeepsItsTaskIDs(t *testing.T) {
+	for _, fast := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fast=%v", fast), func(t *testing.T) {
+			s := sim.New(t, seqRegistry(t), sim.Options{FastPath: fast})
+			dispatch(s, "Seq", "run", "w1", 1)
+			first := runHoldingTasks(s)
+			if len(first) != 1 {
+				t.Fatalf("setup: %d tasks", len(first))
+			}
+			ctx := t.Context()
+			saved, _, err := s.Store.Get(ctx, core.StateKey("w1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			taskIDs := func(envs []core.Envelope) []string {
+				var ids []string
+				for _, env := range envs {
+					m, err := core.DecodeMessage(env)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ids = append(ids, m.(*core.ExecuteTask).TaskID)
+				}
+				return ids
+			}
+			s.Advance(time.Second)
+			s.Handle(first[0]) // the task runs
+			next := taskIDs(runHoldingTasks(s))
+			// The commit recording the first task's result is lost.
+			_, v, err := s.Store.Get(ctx, core.StateKey("w1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Store.Put(ctx, core.StateKey("w1"), saved, v, 0); err != nil {
+				t.Fatal(err)
+			}
+			s.Advance(7 * time.Second)
+			s.Handle(first[0]) // the task runs again, later
+			// (The restored state's outbox goes out again: the first task.)
+			again := slices.DeleteFunc(taskIDs(runHoldingTasks(s)), func(id string) bool { return id == taskIDs(first)[0] })
+			if len(next) != 1 || !slices.Equal(next, again) {
+				t.Fatalf("the step dispatched %v the first time and %v after the lost write", next, again)
+			}
+		})
+	}
+}
