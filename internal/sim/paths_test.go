@@ -107,7 +107,9 @@ func retryRegistry(t testing.TB) (*weft.Registry, *execLog) {
 	return reg, log
 }
 
-func tillScenario(t testing.TB) (*weft.Registry, *execLog) { return tillRegistry(), &execLog{runs: map[string]int{}} }
+func tillScenario(t testing.TB) (*weft.Registry, *execLog) {
+	return tillRegistry(), &execLog{runs: map[string]int{}}
+}
 
 // duplicating delivers every envelope twice: at once and after everything
 // else queued.
