@@ -30,6 +30,7 @@ var (
 	ErrBadInput          = core.ErrBadInput
 	ErrNotRegistered     = core.ErrNotRegistered
 	ErrExecutionTimedOut = core.ErrExecutionTimedOut
+	ErrPayloadTooLarge   = core.ErrPayloadTooLarge
 )
 
 // nonRetryable marks a task error that must not be retried.

@@ -195,18 +195,33 @@ func (e *engine) replyNone(r *Requester, client string, kind OutcomeKind, err *E
 // results, signals, cancels and retries have nothing to act on, as for a
 // missing instance. The owner's state is left as it is.
 func (e *engine) foreign(msg Message, owner string) {
-	workflow, id, _ := EngineTarget(msg)
+	_, id, _ := EngineTarget(msg)
 	taken := fmt.Sprintf("workflow id %s is the id of an instance of workflow %s; ids are unique across workflow types", id, owner)
+	if _, ok := msg.(*DispatchWorkflow); ok {
+		e.refuse(msg, MethodFailed, &Error{Code: CodeBadInput, Message: "cannot start: " + taken})
+		return
+	}
+	e.refuse(msg, MethodUnknown, &Error{Code: CodeWorkflowUnknown, Message: "no such instance: " + taken})
+}
+
+// refuse answers the requester of a dispatch, a method or a wait that will
+// not run with an outcome of kind and err (given the run's names and ids);
+// a refused dispatch releases the tags recorded for it.
+func (e *engine) refuse(msg Message, kind OutcomeKind, err *Error) {
+	workflow, id, _ := EngineTarget(msg)
+	named := func(method, runID string) *Error {
+		c := *err
+		c.Workflow, c.Method, c.WorkflowID, c.MethodRunID = workflow, method, id, runID
+		return &c
+	}
 	switch m := msg.(type) {
 	case *DispatchWorkflow:
 		for _, t := range m.Tags {
-			e.emit(TagOut(&RemoveTagFromWorkflow{Workflow: workflow, Tag: t, WorkflowID: id}))
+			e.emit(TagOut(&RemoveTagFromWorkflow{Workflow: m.Workflow, Tag: t, WorkflowID: m.WorkflowID}))
 		}
-		e.replyNone(m.Requester, waitingClient(m.Requester, m.ClientWaiting), MethodFailed,
-			&Error{Code: CodeBadInput, Workflow: workflow, Method: m.Method, WorkflowID: id, MethodRunID: id, Message: "cannot start: " + taken})
+		e.replyNone(m.Requester, waitingClient(m.Requester, m.ClientWaiting), kind, named(m.Method, m.WorkflowID))
 	case *DispatchMethod:
-		e.replyNone(m.Requester, waitingClient(m.Requester, m.ClientWaiting), MethodUnknown,
-			&Error{Code: CodeWorkflowUnknown, Workflow: workflow, Method: m.Method, WorkflowID: id, MethodRunID: m.MethodRunID, Message: "no such instance: " + taken})
+		e.replyNone(m.Requester, waitingClient(m.Requester, m.ClientWaiting), kind, named(m.Method, m.MethodRunID))
 	case *WaitWorkflow:
 		r := m.Requester
 		if r == nil {
@@ -216,8 +231,7 @@ func (e *engine) foreign(msg Message, owner string) {
 		if as == "" {
 			as = m.MethodRunID
 		}
-		e.replyNone(r, m.Client, MethodUnknown,
-			&Error{Code: CodeWorkflowUnknown, Workflow: workflow, WorkflowID: id, MethodRunID: as, Message: "no such instance: " + taken})
+		e.replyNone(r, m.Client, kind, named("", as))
 	}
 }
 

@@ -25,6 +25,10 @@ const (
 	CodeBadInput          Code = "bad_input"
 	CodeNotRegistered     Code = "not_registered"
 	CodeExecutionTimedOut Code = "execution_timed_out"
+	// CodePayloadTooLarge: a task result, a workflow task's result or a
+	// workflow's state is over a message or storage limit. It is
+	// permanent: retrying the same work cannot make it fit.
+	CodePayloadTooLarge Code = "payload_too_large"
 )
 
 // Error is the one error type of weft. It nests along the call chain (a
@@ -136,6 +140,7 @@ var (
 	ErrBadInput          = &Error{Code: CodeBadInput}
 	ErrNotRegistered     = &Error{Code: CodeNotRegistered}
 	ErrExecutionTimedOut = &Error{Code: CodeExecutionTimedOut}
+	ErrPayloadTooLarge   = &Error{Code: CodePayloadTooLarge}
 )
 
 // AsError returns the first *Error in err's chain, or nil.

@@ -29,6 +29,10 @@ type ExecutorConfig struct {
 	// Events makes the executor emit task lifecycle events (started,
 	// completed, retry scheduled, failed, delegated) on task-events:<S>.
 	Events bool
+	// MaxMessageSize is the largest envelope the transport takes (default
+	// core.MaxEnvelopeSize): a task result or workflow task result over it
+	// fails the task or the method with ErrPayloadTooLarge.
+	MaxMessageSize int
 }
 
 // Executor is the executor role: it runs task attempts and workflow tasks
@@ -59,6 +63,9 @@ func NewExecutor(cfg ExecutorConfig) (*Executor, error) {
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Float64
+	}
+	if cfg.MaxMessageSize <= 0 || cfg.MaxMessageSize > core.MaxEnvelopeSize {
+		cfg.MaxMessageSize = core.MaxEnvelopeSize
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -92,7 +99,6 @@ func (x *Executor) Handle(ctx context.Context, in core.Envelope) (Result, error)
 		return Result{}, err
 	}
 	now := x.cfg.Clock()
-	var outs []core.Out
 	var failure error
 	switch m := msg.(type) {
 	case *core.ExecuteTask:
@@ -109,7 +115,10 @@ func (x *Executor) Handle(ctx context.Context, in core.Envelope) (Result, error)
 			outcome = core.TaskOutcome{Failure: &core.Failure{Type: string(ce.Code), Message: ce.Error()}, Cause: ce}
 		}
 		finished := x.cfg.Clock()
-		outs = core.DecideTask(m, outcome, policy, finished, x.cfg.Rand())
+		outs, envs, err := x.decide(in, m, outcome, policy, finished)
+		if err != nil {
+			return Result{}, err
+		}
 		if x.cfg.Events {
 			// Started carries the start instant; the outcome's events the end.
 			started, err := core.BuildEnvelope(core.EventOut(core.TaskEvent(core.EventTaskStarted, m)), in.ID, in.Time, x.cfg.Source, now)
@@ -120,12 +129,9 @@ func (x *Executor) Handle(ctx context.Context, in core.Envelope) (Result, error)
 			if err != nil {
 				return Result{}, err
 			}
-			envs, err := x.envelopes(in, outs, finished)
-			if err != nil {
-				return Result{}, err
-			}
-			return Result{Outputs: append(append(envs, started), evs...)}, failure
+			envs = append(append(envs, started), evs...)
 		}
+		return Result{Outputs: envs}, failure
 	case *core.ExecuteWorkflowTask:
 		if m.Method == nil || m.WorkflowID == "" || m.TaskID == "" {
 			return Result{}, Permanent(fmt.Sprintf("ExecuteWorkflowTask %s names no workflow id, task id or method", in.ID), nil)
@@ -134,6 +140,7 @@ func (x *Executor) Handle(ctx context.Context, in core.Envelope) (Result, error)
 		if err != nil {
 			failure = Permanent(err.Error(), nil)
 		}
+		res = core.FitResult(m, res, x.cfg.MaxMessageSize)
 		// The result carries the id and instant the fast path applies it
 		// with, so both paths record the same history.
 		in := core.ResultInput(m, res)
@@ -144,14 +151,49 @@ func (x *Executor) Handle(ctx context.Context, in core.Envelope) (Result, error)
 		}
 		env.ID = in.ID
 		return Result{Outputs: []core.Envelope{env}}, failure
-	default:
-		return Result{}, Permanent(fmt.Sprintf("message type %s is not handled by the executor", in.Type), nil)
 	}
-	envs, err := x.envelopes(in, outs, now)
-	if err != nil {
-		return Result{}, err
+	return Result{}, Permanent(fmt.Sprintf("message type %s is not handled by the executor", in.Type), nil)
+}
+
+// decide turns a task attempt's outcome into its outputs. An output that
+// cannot be published (a result, or a retry carrying the failure, over
+// the message limit) makes the attempt fail with a payload-too-large
+// error instead, through the retry policy: the caller is told, rather than
+// the attempt running again and again.
+func (x *Executor) decide(in core.Envelope, m *core.ExecuteTask, o core.TaskOutcome, p core.RetryPolicy, at time.Time) ([]core.Out, []core.Envelope, error) {
+	for try := 0; ; try++ {
+		outs := core.DecideTask(m, o, p, at, x.cfg.Rand())
+		envs, err := x.envelopes(in, outs, at)
+		if err != nil {
+			return nil, nil, err
+		}
+		size, fits := 0, true
+		for _, env := range envs {
+			if n, ok := core.EnvelopeFits(env, x.cfg.MaxMessageSize); !ok {
+				size, fits = n, false
+				break
+			}
+		}
+		switch {
+		case fits:
+			return outs, envs, nil
+		case try == 0:
+			cause := core.TooLarge("the task's "+outputName(o), size, x.cfg.MaxMessageSize)
+			cause.Service, cause.Method, cause.TaskID = m.Service, m.Method, m.TaskID
+			o = core.TaskOutcome{Failure: &core.Failure{Type: string(core.CodePayloadTooLarge), Message: cause.Message}, Retryable: true, Cause: cause}
+		case try == 1 && o.Retryable:
+			o.Retryable = false // the retry itself does not fit: the task fails now
+		default:
+			return nil, nil, Permanent(fmt.Sprintf("ExecuteTask %s: no output fits in %d bytes", m.TaskID, x.cfg.MaxMessageSize), nil)
+		}
 	}
-	return Result{Outputs: envs}, failure
+}
+
+func outputName(o core.TaskOutcome) string {
+	if o.Failure != nil {
+		return "failure"
+	}
+	return "result"
 }
 
 func (x *Executor) envelopes(in core.Envelope, outs []core.Out, now time.Time) ([]core.Envelope, error) {

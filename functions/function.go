@@ -13,6 +13,7 @@ import (
 
 	"github.com/weftio/weft/core"
 	"github.com/weftio/weft/storage"
+	"github.com/weftio/weft/transport"
 )
 
 // Function is one role's handler.
@@ -117,6 +118,17 @@ func IsUnavailable(err error) bool {
 	return errors.As(err, &u)
 }
 
+// publishFailed classifies an error publishing outputs: a message the
+// broker refuses as too large can never be published (permanent: the input
+// is dead-lettered with the reason); anything else is the broker being
+// unreachable or busy (retried in place).
+func publishFailed(err error) error {
+	if errors.Is(err, transport.ErrMessageTooLarge) {
+		return Permanent("an output cannot be published", err)
+	}
+	return Unavailable(err)
+}
+
 // Publisher publishes envelopes; transports and adapters provide it.
 type Publisher func(ctx context.Context, envs ...core.Envelope) error
 
@@ -161,7 +173,7 @@ func ProcessEnvelopeTx(ctx context.Context, fn Function, env core.Envelope, publ
 		if err != nil {
 			if IsPermanent(err) && len(res.Outputs) > 0 {
 				if perr := publish(ctx, res.Outputs...); perr != nil {
-					return Unavailable(fmt.Errorf("%s: publish outputs of failed %s %s: %w", fn.Name(), env.Type, env.ID, perr))
+					return publishFailed(fmt.Errorf("%s: publish outputs of failed %s %s: %w", fn.Name(), env.Type, env.ID, perr))
 				}
 			}
 			return err
@@ -177,6 +189,9 @@ func ProcessEnvelopeTx(ctx context.Context, fn Function, env core.Envelope, publ
 			if errors.Is(err, ErrConflict) && attempt < MaxConflictRetries {
 				continue
 			}
+			if errors.Is(err, transport.ErrMessageTooLarge) {
+				return Permanent("an output cannot be published", fmt.Errorf("%s: commit with outputs after %s %s: %w", fn.Name(), env.Type, env.ID, err))
+			}
 			if err != nil {
 				return fmt.Errorf("%s: commit with outputs after %s %s: %w", fn.Name(), env.Type, env.ID, err)
 			}
@@ -187,7 +202,7 @@ func ProcessEnvelopeTx(ctx context.Context, fn Function, env core.Envelope, publ
 		}
 		if len(res.Outputs) > 0 {
 			if err := publish(ctx, res.Outputs...); err != nil {
-				return Unavailable(fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err))
+				return publishFailed(fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err))
 			}
 		}
 		if res.Commit != nil {
@@ -201,7 +216,7 @@ func ProcessEnvelopeTx(ctx context.Context, fn Function, env core.Envelope, publ
 		}
 		if len(res.After) > 0 {
 			if err := publish(ctx, res.After...); err != nil {
-				return Unavailable(fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err))
+				return publishFailed(fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err))
 			}
 		}
 		if res.Done != nil {

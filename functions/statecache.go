@@ -22,7 +22,8 @@ type stateCache struct {
 }
 
 type cachedState struct {
-	raw   []byte
+	raw []byte
+	// state is nil when only sent is known (see keepSent).
 	state *core.WorkflowState
 	// sent: this process published the state's outbox after writing it.
 	sent bool
@@ -49,6 +50,14 @@ func (c *stateCache) take(id string, raw []byte) (*core.WorkflowState, bool) {
 		return nil, false
 	}
 	return e.state, e.sent
+}
+
+// keepSent remembers, after a handling that took the cached state of id
+// (stored as raw) and then failed to write its own, that raw's outbox is
+// published: the state itself was changed by that handling, so it is not
+// kept, but the next handling need not publish the outbox again.
+func (c *stateCache) keepSent(id string, raw []byte) {
+	c.put(id, raw, nil, true)
 }
 
 // markSent records that the outbox of the cached state of id (written as

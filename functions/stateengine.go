@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weftio/weft/core"
@@ -42,6 +44,17 @@ type StateEngineConfig struct {
 	// events) on workflow-events:<W> and task-events:<S>; off, they are
 	// dropped before they are encoded.
 	Events bool
+	// MaxMessageSize is the largest envelope the transport takes (default
+	// core.MaxEnvelopeSize). A workflow task whose result or history
+	// would not fit fails its method with ErrPayloadTooLarge.
+	MaxMessageSize int
+	// MaxStateSize bounds a stored workflow state (0: what Store declares
+	// with storage.Limited, if anything; negative: no bound). A change
+	// that would take a state closer to it than a margin kept for
+	// recording the failure fails the workflow tasks (then the results)
+	// that make it, with ErrPayloadTooLarge. A store without a declared
+	// limit is found out by its writes failing with storage.ErrTooLarge.
+	MaxStateSize int
 }
 
 // WorkflowRunner runs workflow tasks: *weft.Registry does, with the
@@ -64,6 +77,12 @@ type StateEngine struct {
 	cfg   StateEngineConfig
 	cache *stateCache
 	opts  core.ApplyOptions
+	// oversized remembers the inputs whose state was too large to store,
+	// while they are handled again (see shrinking).
+	oversized oversizedInputs
+	// learned is the smallest state size the store refused (0: none yet),
+	// the limit of a store that declares none (see MaxStateSize).
+	learned atomic.Int64
 }
 
 // MaxLocalTasks bounds the in-process workflow tasks run for one input, so a
@@ -95,6 +114,12 @@ func NewStateEngine(cfg StateEngineConfig) (*StateEngine, error) {
 	}
 	if cfg.SignalMatcher == nil {
 		cfg.SignalMatcher = jsonfilter.Match
+	}
+	if cfg.MaxMessageSize <= 0 || cfg.MaxMessageSize > core.MaxEnvelopeSize {
+		cfg.MaxMessageSize = core.MaxEnvelopeSize
+	}
+	if cfg.MaxStateSize == 0 {
+		cfg.MaxStateSize = storage.MaxValueSize(cfg.Store)
 	}
 	return &StateEngine{cfg: cfg, cache: newStateCache(cfg.CacheSize), opts: core.ApplyOptions{Match: cfg.SignalMatcher}}, nil
 }
@@ -191,11 +216,20 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 		res.Outputs = append(res.Outputs, outbox...)
 	}
 	now := e.cfg.Clock()
+	shrink := e.oversized.get(input.ID)
+	if shrink.level > 0 {
+		if r, refused := e.shrinking(&input, shrink, now); refused {
+			if state != nil {
+				e.cache.put(id, raw, state, sent)
+			}
+			return r, Permanent("the workflow state would be too large to store", shrink.cause)
+		}
+	}
 	tr, err := core.ApplyWith(state, input, now, e.opts)
 	if err != nil {
 		return Result{}, Permanent("invalid message", err)
 	}
-	outs, local, err := e.runLocal(&tr, input, now)
+	outs, local, err := e.runLocal(&tr, input, now, shrink.cause)
 	if err != nil {
 		return Result{}, err
 	}
@@ -219,13 +253,23 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 		final.LastInputID = input.ID
 	}
 	var written []byte
-	res.Commit = func(ctx context.Context) error {
-		b, err := e.save(ctx, key, final, version, nil)
-		if err == nil {
-			written = b
-			e.cache.put(id, b, final, len(outs) == 0)
+	saved := func(b []byte, err error) error {
+		if err != nil {
+			if version > 0 {
+				e.cache.keepSent(id, raw) // published before this commit
+			}
+			return e.oversized.tooLarge(input.ID, shrink, err)
 		}
-		return err
+		e.oversized.forget(input.ID)
+		written = b
+		return nil
+	}
+	res.Commit = func(ctx context.Context) error {
+		if err := saved(e.save(ctx, key, final, version, nil, shrink.level > 0)); err != nil {
+			return err
+		}
+		e.cache.put(id, written, final, len(outs) == 0)
+		return nil
 	}
 	if tkv, ok := e.cfg.Store.(storage.TxKeyValue); ok {
 		res.TxDomain = tkv.TxDomain()
@@ -233,13 +277,12 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 			// The outputs commit with the state, so there is no outbox to
 			// republish after a crash.
 			final.Outbox = nil
-			b, err := e.save(ctx, key, final, version, hook)
-			if err == nil {
-				written = b
-				// The outbox went out in the same transaction.
-				e.cache.put(id, b, final, true)
+			if err := saved(e.save(ctx, key, final, version, hook, shrink.level > 0)); err != nil {
+				return err
 			}
-			return err
+			// The outbox went out in the same transaction.
+			e.cache.put(id, written, final, true)
+			return nil
 		}
 	}
 	res.Done = func() { e.cache.markSent(id, written) }
@@ -250,14 +293,18 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 // process every workflow task whose code it has (at most MaxLocalTasks per
 // input; beyond, they go through the broker). Each local result is applied
 // with an id and instant derived from its task, so handling the same input
-// again yields the same envelopes.
-func (e *StateEngine) runLocal(tr *core.Transition, in core.Input, now time.Time) ([]core.Envelope, bool, error) {
-	var envs []core.Envelope
+// again yields the same envelopes. A workflow task whose history does not
+// fit in a message, or whose result does not, fails its method instead;
+// with shrink set (the state was too large to store), every one does.
+// local reports whether results were applied in this process.
+func (e *StateEngine) runLocal(tr *core.Transition, in core.Input, now time.Time, shrink *core.Error) (envs []core.Envelope, local bool, err error) {
 	pending, from, ran := tr.Outputs, in, 0
 	for len(pending) > 0 {
 		var task *core.ExecuteWorkflowTask
+		var res core.Message
 		for _, o := range pending {
-			if t, ok := o.Msg.(*core.ExecuteWorkflowTask); ok && task == nil && ran < MaxLocalTasks && e.isLocal(t) {
+			t, isTask := o.Msg.(*core.ExecuteWorkflowTask)
+			if isTask && task == nil && ran < MaxLocalTasks && e.isLocal(t) {
 				task = t
 				continue
 			}
@@ -268,13 +315,30 @@ func (e *StateEngine) runLocal(tr *core.Transition, in core.Input, now time.Time
 			if err != nil {
 				return nil, false, Permanent("output does not encode", err)
 			}
+			if size, fits := core.EnvelopeFits(env, e.cfg.MaxMessageSize); !fits {
+				if !isTask || task != nil {
+					return nil, false, Permanent(fmt.Sprintf("output %s to %s is %d bytes, over the %d-byte message limit", env.Type, env.Topic, size, e.cfg.MaxMessageSize), nil)
+				}
+				// The history the task would carry is too long for a message.
+				task, res = t, core.FailedTask(t, t.CodeVersion, core.TooLarge("the workflow task's history", size, e.cfg.MaxMessageSize))
+				continue
+			}
 			envs = append(envs, env)
 		}
 		if task == nil {
 			break
 		}
-		ran++
-		res, _ := e.cfg.Local.RunWorkflowTask(task)
+		if res == nil {
+			ran++
+			res, _ = e.cfg.Local.RunWorkflowTask(task)
+			res = core.FitResult(task, res, e.cfg.MaxMessageSize)
+			if shrink != nil {
+				if r, ok := core.Oversized(res, shrink); ok {
+					res = r
+				}
+			}
+		}
+		local = true
 		from = core.ResultInput(task, res)
 		step, err := core.ApplyWith(tr.State, from, now, e.opts)
 		if err != nil {
@@ -283,7 +347,7 @@ func (e *StateEngine) runLocal(tr *core.Transition, in core.Input, now time.Time
 		tr.Changed = tr.Changed || step.Changed
 		pending = step.Outputs
 	}
-	return envs, ran > 0, nil
+	return envs, local, nil
 }
 
 func (e *StateEngine) isLocal(t *core.ExecuteWorkflowTask) bool {
@@ -291,11 +355,27 @@ func (e *StateEngine) isLocal(t *core.ExecuteWorkflowTask) bool {
 }
 
 // save writes the state under its expected version; a non-nil hook runs in
-// the same transaction (the store must then be a storage.TxKeyValue).
-func (e *StateEngine) save(ctx context.Context, key string, s *core.WorkflowState, version uint64, hook storage.TxHook) ([]byte, error) {
+// the same transaction (the store must then be a storage.TxKeyValue). A
+// state over MaxStateSize, less a margin unless failing is what it records
+// (shrunk), is not written (stateTooLarge).
+func (e *StateEngine) save(ctx context.Context, key string, s *core.WorkflowState, version uint64, hook storage.TxHook, shrunk bool) ([]byte, error) {
 	b, err := core.EncodeState(s)
 	if err != nil {
 		return nil, fmt.Errorf("encode state of %s: %w", s.WorkflowID, err)
+	}
+	limit := e.cfg.MaxStateSize
+	if l := int(e.learned.Load()); l > 0 && (limit <= 0 || l < limit) {
+		limit = l
+	}
+	if limit > 0 {
+		margin := stateMargin(limit)
+		if shrunk {
+			margin = 0
+		}
+		if len(b) > limit-margin {
+			return nil, &stateTooLarge{size: len(b), err: fmt.Errorf("save state of %s: the storage takes %d bytes, less %d kept to record failures",
+				s.WorkflowID, limit, stateMargin(limit))}
+		}
 	}
 	var ttl time.Duration
 	if s.Result != nil {
@@ -308,10 +388,108 @@ func (e *StateEngine) save(ctx context.Context, key string, s *core.WorkflowStat
 		_, err = e.cfg.Store.Put(ctx, key, b, version, ttl)
 	}
 	if err != nil {
-		if errors.Is(err, storage.ErrVersionConflict) {
+		switch {
+		case errors.Is(err, storage.ErrVersionConflict):
 			return nil, fmt.Errorf("save state of %s: %w", s.WorkflowID, ErrConflict)
+		case errors.Is(err, storage.ErrTooLarge):
+			// Learnt: later states keep below it, with a margin to fail in.
+			for l := e.learned.Load(); (l == 0 || int64(len(b)) < l) && !e.learned.CompareAndSwap(l, int64(len(b))); l = e.learned.Load() {
+			}
+			return nil, &stateTooLarge{size: len(b), err: fmt.Errorf("save state of %s: %w", s.WorkflowID, err)}
 		}
 		return nil, Unavailable(fmt.Errorf("save state of %s: %w", s.WorkflowID, err))
 	}
 	return b, nil
 }
+
+// shrinking prepares the handling of an input whose state was too large
+// to store, at the given level: level 1 fails the workflow tasks it runs
+// (and a workflow task's result it is), level 2 also fails a task's or
+// child's result it is. Beyond, the input cannot be applied: refused is
+// true, and r holds the answers telling its requester.
+func (e *StateEngine) shrinking(input *core.Input, o oversize, now time.Time) (r Result, refused bool) {
+	_, isResult := input.Msg.(*core.CommandResult)
+	if o.level == 1 || (o.level == 2 && isResult) {
+		if m, ok := core.Oversized(input.Msg, o.cause); ok {
+			input.Msg = m
+		}
+		if o.level == 1 || isResult {
+			return Result{}, false
+		}
+	}
+	e.oversized.forget(input.ID)
+	for _, out := range core.Refuse(input.Msg, o.cause) {
+		if env, err := core.BuildEnvelope(out, input.ID, input.Instant, e.cfg.Source, now); err == nil {
+			r.Outputs = append(r.Outputs, env)
+		}
+	}
+	return r, true
+}
+
+// stateTooLarge is a state write the store refused as too large.
+type stateTooLarge struct {
+	size int
+	err  error
+}
+
+func (e *stateTooLarge) Error() string { return e.err.Error() }
+func (e *stateTooLarge) Unwrap() error { return e.err }
+
+// oversize is how far the handling of an input must shrink what it
+// records (see StateEngine.shrinking), and why.
+type oversize struct {
+	level int
+	cause *core.Error
+}
+
+// oversizedInputs remembers, for the inputs being handled again after
+// their state was too large to store, the next level of shrinking. It is
+// in memory only: after a crash the input's next delivery finds out again.
+type oversizedInputs struct {
+	mu sync.Mutex
+	m  map[string]oversize
+}
+
+// maxOversized bounds the inputs remembered (each is forgotten once
+// handled; only inputs handled elsewhere meanwhile could stay).
+const maxOversized = 1024
+
+func (o *oversizedInputs) get(id string) oversize {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.m[id]
+}
+
+func (o *oversizedInputs) forget(id string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.m, id)
+}
+
+// tooLarge turns a failed state write into the commit's error: a state
+// too large to store makes the input be handled again one level smaller
+// (as a conflict does); any other error is returned as is.
+func (o *oversizedInputs) tooLarge(id string, cur oversize, err error) error {
+	var tl *stateTooLarge
+	if !errors.As(err, &tl) {
+		return err
+	}
+	o.mark(id, cur, &core.Error{Code: core.CodePayloadTooLarge,
+		Message: fmt.Sprintf("the workflow state would be %d bytes, more than the storage accepts (%v)", tl.size, tl.err)})
+	return fmt.Errorf("%w: %w", ErrConflict, err)
+}
+
+// mark records that input id, handled at level cur, must be handled again
+// one level smaller, because of cause.
+func (o *oversizedInputs) mark(id string, cur oversize, cause *core.Error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m == nil || len(o.m) >= maxOversized {
+		o.m = map[string]oversize{}
+	}
+	o.m[id] = oversize{level: cur.level + 1, cause: cause}
+}
+
+// stateMargin is what a state kept below a store's limit leaves for
+// recording that a change did not fit (a method's failure, its answers).
+func stateMargin(limit int) int { return min(64<<10, limit/8) }

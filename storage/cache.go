@@ -245,3 +245,7 @@ func (l *lru) drop(key string) {
 		delete(l.items, key)
 	}
 }
+
+// MaxValueSize forwards the wrapped store's limit (see Limited); the cache
+// does not change what is written.
+func (c *cachedKV) MaxValueSize() int { return MaxValueSize(c.KeyValue) }

@@ -195,3 +195,8 @@ func Decompress(v []byte) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// MaxValueSize forwards the wrapped store's limit (see Limited). It holds
+// for the compressed value, so measured on an uncompressed one it is on
+// the safe side: a writer keeping below it never meets the store's limit.
+func (c *compressed) MaxValueSize() int { return MaxValueSize(c.KeyValue) }

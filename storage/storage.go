@@ -18,6 +18,26 @@ var ErrVersionConflict = errors.New("storage: version conflict")
 // ErrClosed is returned by every operation on a closed store.
 var ErrClosed = errors.New("storage: closed")
 
+// Limited is implemented by stores that know the largest value they
+// accept, so a writer can keep below it rather than find out by failing.
+type Limited interface {
+	// MaxValueSize is the largest value Put accepts, in bytes.
+	MaxValueSize() int
+}
+
+// MaxValueSize returns kv's limit when it declares one, else 0 (unknown).
+func MaxValueSize(kv KeyValue) int {
+	if l, ok := kv.(Limited); ok {
+		return l.MaxValueSize()
+	}
+	return 0
+}
+
+// ErrTooLarge is returned (wrapped, with the sizes) by a write of a value
+// or member over what the server accepts. It is permanent: writing the
+// same value again cannot succeed.
+var ErrTooLarge = errors.New("storage: value too large")
+
 // KeyValue stores byte values under string keys, each with a version.
 //
 // Version 0 means "absent". The first successful write of a key gives it

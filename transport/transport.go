@@ -18,6 +18,11 @@ import (
 // ErrClosed is returned by operations on a closed transport or subscription.
 var ErrClosed = errors.New("transport: closed")
 
+// ErrMessageTooLarge is returned (wrapped, with the sizes) by Publish for
+// an envelope over the driver's or the broker's size limit. It is
+// permanent: publishing the same envelope again cannot succeed.
+var ErrMessageTooLarge = errors.New("transport: message too large")
+
 // Capabilities declares what a driver guarantees.
 type Capabilities struct {
 	// KeyedOrder: on a Keyed subscription, at most one message per partition

@@ -85,7 +85,8 @@ func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
 			local = cfg.Registry
 		}
 		eng, err := functions.NewStateEngine(functions.StateEngineConfig{Workflows: wfs, Store: rt.Store, Local: local, Events: cfg.EventSink != nil,
-			Retention: cfg.Retention, Logger: cfg.Logger})
+			MaxMessageSize: rt.Transport.Capabilities().MaxMessageSize,
+			Retention:      cfg.Retention, Logger: cfg.Logger})
 		if err != nil {
 			return nil, err
 		}
@@ -99,7 +100,8 @@ func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
 		}
 		fns = append(fns, tags)
 	}
-	ex, err := functions.NewExecutor(functions.ExecutorConfig{Registry: cfg.Registry, Logger: cfg.Logger, Events: cfg.EventSink != nil})
+	ex, err := functions.NewExecutor(functions.ExecutorConfig{Registry: cfg.Registry, Logger: cfg.Logger, Events: cfg.EventSink != nil,
+		MaxMessageSize: rt.Transport.Capabilities().MaxMessageSize})
 	if err != nil {
 		return nil, err
 	}

@@ -57,6 +57,7 @@ type Sim struct {
 	// path and through the executor alike.
 	WorkflowTasks []WorkflowTask
 	dedup         bool
+	maxSize       int
 	txOut         *functions.TxOutlet
 	txIDs         []string // ids written by the current handling's transaction
 	seq           int
@@ -126,11 +127,14 @@ type Options struct {
 	// Events makes the state engine publish lifecycle events (collected
 	// in Others).
 	Events bool
+	// MaxMessageSize is the transport's message limit the roles observe,
+	// and Publish checks (default core.MaxEnvelopeSize).
+	MaxMessageSize int
 }
 
 // New builds a simulator for the registry's workflows and services.
 func New(t testing.TB, reg *weft.Registry, o Options) *Sim {
-	s := &Sim{T: t, Now: Epoch, Store: o.Store, Published: map[string]int{}, Attempts: map[string][][]string{}, dedup: o.Dedup, failPub: o.FailPublish}
+	s := &Sim{T: t, maxSize: o.MaxMessageSize, Now: Epoch, Store: o.Store, Published: map[string]int{}, Attempts: map[string][][]string{}, dedup: o.Dedup, failPub: o.FailPublish}
 	if s.Store == nil {
 		s.Store = memory.New(memory.WithClock(func() time.Time { return s.Now }))
 	}
@@ -151,14 +155,14 @@ func New(t testing.TB, reg *weft.Registry, o Options) *Sim {
 		local = recordingRunner{reg: reg, sim: s}
 	}
 	eng, err := functions.NewStateEngine(functions.StateEngineConfig{Workflows: reg.Workflows(), Store: s.Store, Local: local, Clock: clock,
-		SignalMatcher: o.SignalMatcher, Events: o.Events})
+		SignalMatcher: o.SignalMatcher, Events: o.Events, MaxMessageSize: o.MaxMessageSize})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o.Rand == nil {
 		o.Rand = func() float64 { return 0.5 }
 	}
-	ex, err := functions.NewExecutor(functions.ExecutorConfig{Registry: reg, Clock: clock, Rand: o.Rand})
+	ex, err := functions.NewExecutor(functions.ExecutorConfig{Registry: reg, Clock: clock, Rand: o.Rand, MaxMessageSize: o.MaxMessageSize})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,8 +174,12 @@ func New(t testing.TB, reg *weft.Registry, o Options) *Sim {
 // clock, responses are collected.
 func (s *Sim) Publish(envs ...core.Envelope) {
 	for _, env := range envs {
-		if _, err := core.EncodeEnvelope(env); err != nil {
+		b, err := core.EncodeEnvelope(env)
+		if err != nil {
 			s.T.Fatalf("published an invalid envelope: %v", err)
+		}
+		if s.maxSize > 0 && len(b) > s.maxSize {
+			s.T.Fatalf("published an envelope of %d bytes, over the %d-byte limit: %s to %s", len(b), s.maxSize, env.Type, env.Topic)
 		}
 		s.Published[env.ID]++
 		if s.dedup && s.Published[env.ID] > 1 {

@@ -14,7 +14,7 @@ import (
 // ErrTooLarge is returned (wrapped, with the sizes) for a value or member
 // larger than the server's max_allowed_packet allows. Nothing is sent: a
 // packet over the limit would make the server drop the connection.
-var ErrTooLarge = errors.New("mysql: too large for the server's max_allowed_packet")
+var ErrTooLarge = fmt.Errorf("mysql: too large for the server's max_allowed_packet: %w", storage.ErrTooLarge)
 
 // fail wraps an operation's error for the caller. The storage sentinels
 // and context errors stay matchable with errors.Is; once the store is

@@ -140,3 +140,7 @@ const statementOverhead = 16 << 10
 // minValueLimit refuses servers that could not even hold a 1 MiB value:
 // such a limit is a misconfiguration better reported at startup.
 const minValueLimit = 1 << 20
+
+// MaxValueSize implements storage.Limited: what fits the server's
+// max_allowed_packet read at New.
+func (s *Store) MaxValueSize() int { return s.maxValue }

@@ -40,6 +40,9 @@ func (s *Store) PutMany(ctx context.Context, writes []storage.Write) ([]uint64, 
 		if err := checkKey(w.Key); err != nil {
 			return nil, err
 		}
+		if err := checkValue(len(w.Value)); err != nil {
+			return nil, err
+		}
 	}
 	for _, w := range writes {
 		if w.Expected > math.MaxInt64 {

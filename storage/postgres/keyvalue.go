@@ -53,6 +53,9 @@ func (s *Store) put(ctx context.Context, key string, value []byte, expected uint
 	if err := checkKey(key); err != nil {
 		return 0, err
 	}
+	if err := checkValue(len(value)); err != nil {
+		return 0, err
+	}
 	if expected > math.MaxInt64 {
 		// Versions are BIGINT, so no stored version can match.
 		return 0, storage.ErrVersionConflict
@@ -194,3 +197,18 @@ func nonNil(b []byte) []byte {
 	}
 	return b
 }
+
+// maxValue is the largest value a BYTEA column holds (1 GiB, less a
+// little for the server's own header).
+const maxValue = 1<<30 - 1<<10
+
+// checkValue refuses a value the column cannot hold, before sending it.
+func checkValue(n int) error {
+	if n > maxValue {
+		return fmt.Errorf("postgres: %w: the value is %d bytes, at most %d fit in a bytea", storage.ErrTooLarge, n, maxValue)
+	}
+	return nil
+}
+
+// MaxValueSize implements storage.Limited: what a bytea column holds.
+func (s *Store) MaxValueSize() int { return maxValue }

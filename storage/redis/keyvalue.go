@@ -128,8 +128,17 @@ func (s *Store) PutMany(ctx context.Context, writes []storage.Write) ([]uint64, 
 	return s.write(ctx, "put", writes)
 }
 
+// maxValue is the largest string a Redis server accepts by default
+// (proto-max-bulk-len, 512 MiB).
+const maxValue = 512 << 20
+
 // write runs writeScript; a nil Value deletes.
 func (s *Store) write(ctx context.Context, op string, writes []storage.Write) ([]uint64, error) {
+	for _, w := range writes {
+		if len(w.Value) > maxValue {
+			return nil, fmt.Errorf("redis: %s %q: %w: the value is %d bytes, at most %d fit in a Redis string", op, w.Key, storage.ErrTooLarge, len(w.Value), maxValue)
+		}
+	}
 	keys := make([]string, len(writes))
 	args := make([]any, 0, 3*len(writes))
 	for i, w := range writes {
@@ -177,3 +186,7 @@ func ttlMillis(ttl time.Duration) string {
 	}
 	return strconv.FormatInt(int64(ms), 10)
 }
+
+// MaxValueSize implements storage.Limited: the server's default largest
+// string.
+func (s *Store) MaxValueSize() int { return maxValue }

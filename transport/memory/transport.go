@@ -15,7 +15,7 @@ import (
 
 // ErrMessageTooLarge is wrapped by the error Publish and PublishRaw return
 // for a body over the configured maximum size.
-var ErrMessageTooLarge = errors.New("message too large")
+var ErrMessageTooLarge = transport.ErrMessageTooLarge
 
 // Transport is the in-process transport. The zero value is not usable; call
 // New.

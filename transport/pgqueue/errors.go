@@ -1,11 +1,15 @@
 package pgqueue
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/weftio/weft/transport"
+)
 
 var (
 	// ErrMessageTooLarge is wrapped by the error Publish, PublishRaw and
 	// PublishTx return for a body over Config.MaxMessageSize.
-	ErrMessageTooLarge = errors.New("pgqueue: message too large")
+	ErrMessageTooLarge = transport.ErrMessageTooLarge
 
 	// ErrClaimLost is wrapped by the error Ack, Nack and DeadLetter return
 	// when the delivery's claim is gone: it was not renewed within the

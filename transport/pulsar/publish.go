@@ -17,7 +17,7 @@ import (
 
 // ErrMessageTooLarge is wrapped by the error Publish and PublishRaw return
 // for a body over Config.MaxMessageSize (or the broker's limit).
-var ErrMessageTooLarge = errors.New("message too large")
+var ErrMessageTooLarge = transport.ErrMessageTooLarge
 
 // propDeliverAt is the message property holding a delayed message's
 // instant in Unix nanoseconds. The broker keeps only milliseconds and, unless
