@@ -2,12 +2,16 @@ package functions_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/weftio/weft/core"
 	"github.com/weftio/weft/functions"
+	"github.com/weftio/weft/storage"
+	"github.com/weftio/weft/transport"
 )
 
 // TestEventSinkPanicIsAFailedDelivery: the sink is user code; its panic
@@ -30,5 +34,18 @@ func TestEventSinkPanicIsAFailedDelivery(t *testing.T) {
 	}
 	if functions.IsPermanent(err) || functions.IsUnavailable(err) {
 		t.Fatalf("a sink panic must spend delivery attempts: permanent %v, unavailable %v", functions.IsPermanent(err), functions.IsUnavailable(err))
+	}
+}
+
+// TestALimitIsNoOutage: a storage or broker error saying a value or a
+// message is too large is permanent: retrying it in place would never end.
+func TestALimitIsNoOutage(t *testing.T) {
+	for _, err := range []error{fmt.Errorf("put: %w", storage.ErrTooLarge), fmt.Errorf("publish: %w", transport.ErrMessageTooLarge)} {
+		if got := functions.Unavailable(err); !functions.IsPermanent(got) || functions.IsUnavailable(got) {
+			t.Errorf("Unavailable(%v) = %v: permanent %v, unavailable %v", err, got, functions.IsPermanent(got), functions.IsUnavailable(got))
+		}
+	}
+	if got := functions.Unavailable(errors.New("connection refused")); !functions.IsUnavailable(got) || functions.IsPermanent(got) {
+		t.Errorf("an outage is not unavailable: %v", got)
 	}
 }

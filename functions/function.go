@@ -104,10 +104,17 @@ type UnavailableError struct{ Err error }
 func (e *UnavailableError) Error() string { return "unavailable: " + e.Err.Error() }
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
-// Unavailable wraps err as an UnavailableError (nil stays nil).
+// Unavailable wraps err, an error of the storage or the broker, as an
+// UnavailableError (nil stays nil). A limit is no outage: a value or a
+// message refused as too large (storage.ErrTooLarge,
+// transport.ErrMessageTooLarge) would be refused again, so err is then
+// wrapped as a PermanentError instead, never retried in place for ever.
 func Unavailable(err error) error {
-	if err == nil {
+	switch {
+	case err == nil:
 		return nil
+	case errors.Is(err, storage.ErrTooLarge) || errors.Is(err, transport.ErrMessageTooLarge):
+		return Permanent("over a size limit", err)
 	}
 	return &UnavailableError{Err: err}
 }
@@ -116,17 +123,6 @@ func Unavailable(err error) error {
 func IsUnavailable(err error) bool {
 	var u *UnavailableError
 	return errors.As(err, &u)
-}
-
-// publishFailed classifies an error publishing outputs: a message the
-// broker refuses as too large can never be published (permanent: the input
-// is dead-lettered with the reason); anything else is the broker being
-// unreachable or busy (retried in place).
-func publishFailed(err error) error {
-	if errors.Is(err, transport.ErrMessageTooLarge) {
-		return Permanent("an output cannot be published", err)
-	}
-	return Unavailable(err)
 }
 
 // Publisher publishes envelopes; transports and adapters provide it.
@@ -173,7 +169,7 @@ func ProcessEnvelopeTx(ctx context.Context, fn Function, env core.Envelope, publ
 		if err != nil {
 			if IsPermanent(err) && len(res.Outputs) > 0 {
 				if perr := publish(ctx, res.Outputs...); perr != nil {
-					return publishFailed(fmt.Errorf("%s: publish outputs of failed %s %s: %w", fn.Name(), env.Type, env.ID, perr))
+					return Unavailable(fmt.Errorf("%s: publish outputs of failed %s %s: %w", fn.Name(), env.Type, env.ID, perr))
 				}
 			}
 			return err
@@ -202,7 +198,7 @@ func ProcessEnvelopeTx(ctx context.Context, fn Function, env core.Envelope, publ
 		}
 		if len(res.Outputs) > 0 {
 			if err := publish(ctx, res.Outputs...); err != nil {
-				return publishFailed(fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err))
+				return Unavailable(fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err))
 			}
 		}
 		if res.Commit != nil {
@@ -216,7 +212,7 @@ func ProcessEnvelopeTx(ctx context.Context, fn Function, env core.Envelope, publ
 		}
 		if len(res.After) > 0 {
 			if err := publish(ctx, res.After...); err != nil {
-				return publishFailed(fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err))
+				return Unavailable(fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err))
 			}
 		}
 		if res.Done != nil {
