@@ -48,6 +48,8 @@ type Sim struct {
 	// BeforeHandle, when set, may edit or duplicate the queue before each
 	// handling (fault injection).
 	BeforeHandle func(s *Sim, env core.Envelope)
+	// OnPublish, when set, sees every envelope published, as it is.
+	OnPublish func(s *Sim, env core.Envelope)
 	// Published counts publications per envelope id.
 	Published map[string]int
 	// Attempts lists, per input envelope id, the ids of the envelopes each
@@ -56,6 +58,7 @@ type Sim struct {
 	// WorkflowTasks lists the workflow tasks run, in order, on the fast
 	// path and through the executor alike.
 	WorkflowTasks []WorkflowTask
+	engineCfg     functions.StateEngineConfig
 	dedup         bool
 	maxSize       int
 	txOut         *functions.TxOutlet
@@ -154,8 +157,9 @@ func New(t testing.TB, reg *weft.Registry, o Options) *Sim {
 	if o.FastPath {
 		local = recordingRunner{reg: reg, sim: s}
 	}
-	eng, err := functions.NewStateEngine(functions.StateEngineConfig{Workflows: reg.Workflows(), Store: s.Store, Local: local, Clock: clock,
-		SignalMatcher: o.SignalMatcher, Events: o.Events, MaxMessageSize: o.MaxMessageSize})
+	s.engineCfg = functions.StateEngineConfig{Workflows: reg.Workflows(), Store: s.Store, Local: local, Clock: clock,
+		SignalMatcher: o.SignalMatcher, Events: o.Events, MaxMessageSize: o.MaxMessageSize}
+	eng, err := functions.NewStateEngine(s.engineCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,6 +184,9 @@ func (s *Sim) Publish(envs ...core.Envelope) {
 		}
 		if s.maxSize > 0 && len(b) > s.maxSize {
 			s.T.Fatalf("published an envelope of %d bytes, over the %d-byte limit: %s to %s", len(b), s.maxSize, env.Type, env.Topic)
+		}
+		if s.OnPublish != nil {
+			s.OnPublish(s, env)
 		}
 		s.Published[env.ID]++
 		if s.dedup && s.Published[env.ID] > 1 {
@@ -227,15 +234,31 @@ func (s *Sim) Step() bool {
 	return true
 }
 
+// OtherEngine returns another state engine over the same store, with a
+// cache of its own: a second replica, for races (see HandleOn).
+func (s *Sim) OtherEngine() *functions.StateEngine {
+	eng, err := functions.NewStateEngine(s.engineCfg)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	return eng
+}
+
 // Handle runs one envelope through its role with the runtime contract.
 func (s *Sim) Handle(env core.Envelope) {
-	s.Handled = append(s.Handled, env)
 	fn := functions.Function(s.Engine)
 	prefix, _, _ := core.SplitTopic(env.Topic)
 	switch prefix {
 	case core.PrefixTaskExecutor, core.PrefixTaskRetry, core.PrefixWorkflowTaskExecutor, core.PrefixWorkflowTaskRetry:
 		fn = s.Executor
 	}
+	s.HandleOn(fn, env)
+}
+
+// HandleOn runs one envelope through fn (e.g. another engine) with the
+// runtime contract.
+func (s *Sim) HandleOn(fn functions.Function, env core.Envelope) {
+	s.Handled = append(s.Handled, env)
 	body, err := json.Marshal(env)
 	if err != nil {
 		s.T.Fatal(err)
