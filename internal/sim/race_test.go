@@ -212,7 +212,9 @@ func (r *raceRun) checkPublished(s *sim.Sim, env core.Envelope) {
 		return
 	}
 	st := s.State("r1")
-	bad := func(why string) { r.t.Errorf("published %s %s: %s; stored state %s", env.Type, env.ID, why, describe(st)) }
+	bad := func(why string) {
+		r.t.Errorf("published %s %s: %s; stored state %s", env.Type, env.ID, why, describe(st))
+	}
 	live := st != nil && st.Result == nil
 	switch m := m.(type) {
 	case *core.ExecuteTask:
