@@ -10,7 +10,6 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/core"
-	"github.com/weftio/weft/functions"
 	"github.com/weftio/weft/internal/sim"
 	"github.com/weftio/weft/storage"
 	"github.com/weftio/weft/storage/memory"
@@ -360,5 +359,3 @@ func TestTwoEnginesRaceWithAWorkflowTaskResult(t *testing.T) {
 		}
 	}
 }
-
-var _ functions.Function = (*functions.StateEngine)(nil)
