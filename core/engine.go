@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -21,6 +22,10 @@ type Transition struct {
 	State   *WorkflowState
 	Outputs []Out
 	Changed bool
+	// Pages are history pages to write with the state, DroppedPages the
+	// keys of pages of method runs that are gone, to delete with it.
+	Pages        []StoredPage
+	DroppedPages []string
 }
 
 // ApplyOptions gives Apply what core cannot do by itself.
@@ -55,6 +60,10 @@ func ApplyWith(s *WorkflowState, in Input, now time.Time, o ApplyOptions) (Trans
 	}
 	ended := s != nil && s.Result != nil
 	e := &engine{s: s, now: now, in: in, opts: o}
+	var before []*MethodRun
+	if s != nil {
+		before = slices.Clone(s.Methods)
+	}
 	if err := e.apply(in); err != nil {
 		return Transition{State: s}, err
 	}
@@ -63,9 +72,12 @@ func ApplyWith(s *WorkflowState, in Input, now time.Time, o ApplyOptions) (Trans
 		return Transition{State: e.s, Outputs: e.out}, nil
 	}
 	e.progress()
+	if e.s.Result == nil {
+		e.archive()
+	}
 	e.s.LastMessageID, e.s.LastInputID = in.ID, ""
 	e.s.UpdatedAt = now
-	return Transition{State: e.s, Outputs: e.out, Changed: true}, nil
+	return Transition{State: e.s, Outputs: e.out, Changed: true, Pages: e.pages, DroppedPages: e.droppedPages(before)}, nil
 }
 
 type engine struct {
@@ -83,6 +95,8 @@ type engine struct {
 	opts ApplyOptions
 	// synth counts synthetic messages created while applying in.
 	synth int
+	// pages are the history pages archive made.
+	pages []StoredPage
 }
 
 func (e *engine) emit(o Out) { e.out = append(e.out, o) }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -53,6 +54,14 @@ func (e *engine) workflowTaskCompleted(m *WorkflowTaskCompleted) error {
 		s.PropValues[h] = m.Props
 		s.Props = h
 	}
+	for _, c := range m.StepCommands {
+		if run.Command(c.ID) == nil && c.Latest().State.Terminal() {
+			// Back from its history page: the new step waits for it.
+			cc := *c
+			cc.Statuses = slices.Clone(c.Statuses)
+			run.Commands = append(run.Commands, &cc)
+		}
+	}
 	var self []Message
 	for _, c := range m.Commands {
 		run.Commands = append(run.Commands, c)
@@ -75,6 +84,11 @@ func (e *engine) workflowTaskCompleted(m *WorkflowTaskCompleted) error {
 // validateTaskResult rejects a workflow-task result that cannot have come
 // from an executor, before any of it is applied.
 func validateTaskResult(m *WorkflowTaskCompleted) error {
+	for i, c := range m.StepCommands {
+		if c == nil || c.ID == "" {
+			return &DecodeError{Reason: fmt.Sprintf("WorkflowTaskCompleted %s: step command %d is null or has no id", m.TaskID, i)}
+		}
+	}
 	for i, c := range m.Commands {
 		switch {
 		case c == nil:

@@ -330,7 +330,7 @@ func checkOutboxRoundTrip(t *testing.T, i int, s *WorkflowState, envs []Envelope
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := back.OutboxEnvelopes()
+	got, err := back.OutboxEnvelopes(nil)
 	if err != nil {
 		t.Fatalf("step %d: outbox: %v", i, err)
 	}

@@ -143,16 +143,20 @@ type CommandResult struct {
 // an uncaught error.
 type WorkflowTaskCompleted struct {
 	Version
-	WorkflowID  string          `json:"workflowId"`
-	Workflow    string          `json:"workflow"`
-	TaskID      string          `json:"taskId"`
-	MethodRunID string          `json:"methodRunId"`
-	CodeVersion int             `json:"codeVersion"`
-	Commands    []*Command      `json:"commands,omitempty"`
-	Step        *Step           `json:"step,omitempty"`
-	Props       json.RawMessage `json:"props,omitempty"`
-	Returned    bool            `json:"returned,omitempty"`
-	Value       json.RawMessage `json:"value,omitempty"`
+	WorkflowID  string     `json:"workflowId"`
+	Workflow    string     `json:"workflow"`
+	TaskID      string     `json:"taskId"`
+	MethodRunID string     `json:"methodRunId"`
+	CodeVersion int        `json:"codeVersion"`
+	Commands    []*Command `json:"commands,omitempty"`
+	Step        *Step      `json:"step,omitempty"`
+	// StepCommands are the earlier commands the new step waits for, as
+	// recorded: one moved to a history page comes back to the state with
+	// them, for the state engine to tell when the step is decided.
+	StepCommands []*Command      `json:"stepCommands,omitempty"`
+	Props        json.RawMessage `json:"props,omitempty"`
+	Returned     bool            `json:"returned,omitempty"`
+	Value        json.RawMessage `json:"value,omitempty"`
 }
 
 // WorkflowTaskFailed is the result of a workflow task whose method failed:

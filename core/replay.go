@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -184,10 +185,20 @@ func (r *Replay) Await(node StepNode) (Outcome, json.RawMessage, error) {
 // suspended. props is the JSON of the workflow's properties (nil if it has
 // none).
 func (r *Replay) Completed(props json.RawMessage, returned bool, value json.RawMessage) *WorkflowTaskCompleted {
-	return &WorkflowTaskCompleted{
+	res := &WorkflowTaskCompleted{
 		WorkflowID: r.task.WorkflowID, Workflow: r.task.Workflow, TaskID: r.task.TaskID, MethodRunID: r.run.ID,
 		CodeVersion: r.version, Commands: r.newCmds, Step: r.newStep, Props: props, Returned: returned, Value: value,
 	}
+	if r.newStep != nil {
+		seen := map[string]bool{}
+		r.newStep.Node.leaves(func(id string) {
+			if c := r.byID[id]; c != nil && !seen[id] && !slices.Contains(r.newCmds, c) && c.Latest().State.Terminal() {
+				seen[id] = true
+				res.StepCommands = append(res.StepCommands, c)
+			}
+		})
+	}
+	return res
 }
 
 // Failed builds the result of a workflow task whose method failed.

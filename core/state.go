@@ -78,13 +78,16 @@ type MethodRun struct {
 	IndexAtStart int64      `json:"indexAtStart"`
 	// StartedAt is the trigger instant of the run's first workflow task:
 	// what Now returns before the first step.
-	StartedAt    time.Time       `json:"startedAt,omitzero"`
-	PropsAtStart string          `json:"propsAtStart,omitempty"`
-	Commands     []*Command      `json:"commands,omitempty"`
-	Steps        []*Step         `json:"steps,omitempty"`
-	Current      *Step           `json:"current,omitempty"`
-	Returned     bool            `json:"returned,omitempty"`
-	Value        json.RawMessage `json:"value,omitempty"`
+	StartedAt    time.Time `json:"startedAt,omitzero"`
+	PropsAtStart string    `json:"propsAtStart,omitempty"`
+	// Pages hold the settled history moved out of the state (see
+	// ArchiveThreshold), before Commands and Steps.
+	Pages    []PageRef       `json:"pages,omitempty"`
+	Commands []*Command      `json:"commands,omitempty"`
+	Steps    []*Step         `json:"steps,omitempty"`
+	Current  *Step           `json:"current,omitempty"`
+	Returned bool            `json:"returned,omitempty"`
+	Value    json.RawMessage `json:"value,omitempty"`
 	// Failure is set when the method's last workflow task failed; the run is
 	// kept so RetryTasks or RetryWorkflowTask can resume it.
 	Failure *Error `json:"failure,omitempty"`
@@ -228,8 +231,10 @@ func (s *WorkflowState) CompactOutbox(envs []Envelope) []Envelope {
 }
 
 // OutboxEnvelopes returns the outbox as it was published: the workflow
-// task's data is rebuilt from the state, byte for byte as first encoded.
-func (s *WorkflowState) OutboxEnvelopes() ([]Envelope, error) {
+// task's data is rebuilt from the state, byte for byte as first encoded
+// (expand, when set, puts back the history pages the state only names, as
+// when the task was published).
+func (s *WorkflowState) OutboxEnvelopes(expand func(*ExecuteWorkflowTask) (*ExecuteWorkflowTask, error)) ([]Envelope, error) {
 	out := make([]Envelope, len(s.Outbox))
 	for i, env := range s.Outbox {
 		out[i] = env
@@ -243,7 +248,14 @@ func (s *WorkflowState) OutboxEnvelopes() ([]Envelope, error) {
 		if m == nil {
 			return nil, fmt.Errorf("outbox of %s: the running workflow task's method run %s is gone", s.WorkflowID, s.Running.MethodRunID)
 		}
-		data, err := EncodeMessage(s.runningTask(m))
+		t := s.runningTask(m)
+		if expand != nil {
+			var err error
+			if t, err = expand(t); err != nil {
+				return nil, err
+			}
+		}
+		data, err := EncodeMessage(t)
 		if err != nil {
 			return nil, err
 		}
@@ -261,7 +273,8 @@ func (s *WorkflowState) OutboxEnvelopes() ([]Envelope, error) {
 // shared.
 func (m *MethodRun) ReplayCopy() *MethodRun {
 	c := &MethodRun{ID: m.ID, Name: m.Name, Input: m.Input, IndexAtStart: m.IndexAtStart, StartedAt: m.StartedAt,
-		PropsAtStart: m.PropsAtStart, Returned: m.Returned, Value: m.Value, LastTrigger: m.LastTrigger}
+		PropsAtStart: m.PropsAtStart, Returned: m.Returned, Value: m.Value, LastTrigger: m.LastTrigger,
+		Pages: append([]PageRef(nil), m.Pages...)}
 	c.Commands = make([]*Command, len(m.Commands))
 	for i, cmd := range m.Commands {
 		cc := *cmd

@@ -80,6 +80,8 @@ type StateEngine struct {
 	// oversized remembers the inputs whose state was too large to store,
 	// while they are handled again (see shrinking).
 	oversized oversizedInputs
+	// pages keeps history pages read (see expand).
+	pages pageCache
 	// learned is the smallest state size the store refused (0: none yet),
 	// the limit of a store that declares none (see MaxStateSize).
 	learned atomic.Int64
@@ -121,7 +123,8 @@ func NewStateEngine(cfg StateEngineConfig) (*StateEngine, error) {
 	if cfg.MaxStateSize == 0 {
 		cfg.MaxStateSize = storage.MaxValueSize(cfg.Store)
 	}
-	return &StateEngine{cfg: cfg, cache: newStateCache(cfg.CacheSize), opts: core.ApplyOptions{Match: cfg.SignalMatcher}}, nil
+	return &StateEngine{cfg: cfg, cache: newStateCache(cfg.CacheSize), opts: core.ApplyOptions{Match: cfg.SignalMatcher},
+		pages: pageCache{max: defaultPageCache}}, nil
 }
 
 // Name implements Function.
@@ -209,8 +212,11 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 	var res Result
 	if state != nil && len(state.Outbox) > 0 && !sent {
 		// Maybe never published (a crash after the write): send it again.
-		outbox, err := state.OutboxEnvelopes()
+		outbox, err := state.OutboxEnvelopes(func(t *core.ExecuteWorkflowTask) (*core.ExecuteWorkflowTask, error) { return e.expand(ctx, t, nil) })
 		if err != nil {
+			if IsUnavailable(err) {
+				return Result{}, err
+			}
 			return Result{}, Permanent("stored outbox cannot be rebuilt", err)
 		}
 		res.Outputs = append(res.Outputs, outbox...)
@@ -229,7 +235,7 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 	if err != nil {
 		return Result{}, Permanent("invalid message", err)
 	}
-	outs, local, err := e.runLocal(&tr, input, now, shrink.cause)
+	outs, local, err := e.runLocal(ctx, &tr, input, now, shrink.cause)
 	if err != nil {
 		return Result{}, err
 	}
@@ -264,8 +270,9 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 		written = b
 		return nil
 	}
+	w := stateWrite{key: key, state: final, version: version, shrunk: shrink.level > 0, pages: tr.Pages, dropped: tr.DroppedPages}
 	res.Commit = func(ctx context.Context) error {
-		if err := saved(e.save(ctx, key, final, version, nil, shrink.level > 0)); err != nil {
+		if err := saved(e.save(ctx, w, nil)); err != nil {
 			return err
 		}
 		e.cache.put(id, written, final, len(outs) == 0)
@@ -277,7 +284,7 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 			// The outputs commit with the state, so there is no outbox to
 			// republish after a crash.
 			final.Outbox = nil
-			if err := saved(e.save(ctx, key, final, version, hook, shrink.level > 0)); err != nil {
+			if err := saved(e.save(ctx, w, hook)); err != nil {
 				return err
 			}
 			// The outbox went out in the same transaction.
@@ -297,13 +304,20 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 // fit in a message, or whose result does not, fails its method instead;
 // with shrink set (the state was too large to store), every one does.
 // local reports whether results were applied in this process.
-func (e *StateEngine) runLocal(tr *core.Transition, in core.Input, now time.Time, shrink *core.Error) (envs []core.Envelope, local bool, err error) {
+func (e *StateEngine) runLocal(ctx context.Context, tr *core.Transition, in core.Input, now time.Time, shrink *core.Error) (envs []core.Envelope, local bool, err error) {
 	pending, from, ran := tr.Outputs, in, 0
 	for len(pending) > 0 {
 		var task *core.ExecuteWorkflowTask
 		var res core.Message
 		for _, o := range pending {
 			t, isTask := o.Msg.(*core.ExecuteWorkflowTask)
+			if isTask {
+				// The task carries the whole history, pages included.
+				if t, err = e.expand(ctx, t, tr.Pages); err != nil {
+					return nil, false, err
+				}
+				o.Msg = t
+			}
 			if isTask && task == nil && ran < MaxLocalTasks && e.isLocal(t) {
 				task = t
 				continue
@@ -345,6 +359,8 @@ func (e *StateEngine) runLocal(tr *core.Transition, in core.Input, now time.Time
 			return nil, false, fmt.Errorf("apply in-process workflow task %s: %w", task.TaskID, err)
 		}
 		tr.Changed = tr.Changed || step.Changed
+		tr.Pages = append(tr.Pages, step.Pages...)
+		tr.DroppedPages = append(tr.DroppedPages, step.DroppedPages...)
 		pending = step.Outputs
 	}
 	return envs, local, nil
@@ -354,11 +370,25 @@ func (e *StateEngine) isLocal(t *core.ExecuteWorkflowTask) bool {
 	return e.cfg.Local != nil && e.cfg.Local.HasWorkflowCode(t)
 }
 
-// save writes the state under its expected version; a non-nil hook runs in
-// the same transaction (the store must then be a storage.TxKeyValue). A
-// state over MaxStateSize, less a margin unless failing is what it records
-// (shrunk), is not written (stateTooLarge).
-func (e *StateEngine) save(ctx context.Context, key string, s *core.WorkflowState, version uint64, hook storage.TxHook, shrunk bool) ([]byte, error) {
+// stateWrite is what a handling writes: the state under its expected
+// version, with the history pages it made and the deletion of those of
+// runs that are gone.
+type stateWrite struct {
+	key     string
+	state   *core.WorkflowState
+	version uint64
+	// shrunk: the change records failures made to fit (see shrinking).
+	shrunk  bool
+	pages   []core.StoredPage
+	dropped []string
+}
+
+// save writes w at once; a non-nil hook runs in the same transaction (the
+// store must then be a storage.TxKeyValue). A state over MaxStateSize,
+// less a margin unless the change was shrunk, is not written
+// (stateTooLarge).
+func (e *StateEngine) save(ctx context.Context, w stateWrite, hook storage.TxHook) ([]byte, error) {
+	key, s, version, shrunk := w.key, w.state, w.version, w.shrunk
 	b, err := core.EncodeState(s)
 	if err != nil {
 		return nil, fmt.Errorf("encode state of %s: %w", s.WorkflowID, err)
@@ -382,9 +412,19 @@ func (e *StateEngine) save(ctx context.Context, key string, s *core.WorkflowStat
 		// Retention counts from the end, not from the last write.
 		ttl = max(e.cfg.Retention-e.cfg.Clock().Sub(s.Result.EndedAt), time.Second)
 	}
-	if hook != nil {
+	pages, err := e.pageWrites(ctx, w.pages, w.dropped)
+	if err != nil {
+		return nil, err
+	}
+	head := storage.Write{Key: key, Value: b, Expected: version, TTL: ttl}
+	switch {
+	case len(pages) > 0 && hook != nil:
+		_, err = e.cfg.Store.(storage.TxKeyValue).PutManyTx(ctx, append([]storage.Write{head}, pages...), hook)
+	case len(pages) > 0:
+		_, err = e.cfg.Store.PutMany(ctx, append([]storage.Write{head}, pages...))
+	case hook != nil:
 		_, err = e.cfg.Store.(storage.TxKeyValue).PutTx(ctx, key, b, version, ttl, hook)
-	} else {
+	default:
 		_, err = e.cfg.Store.Put(ctx, key, b, version, ttl)
 	}
 	if err != nil {

@@ -58,6 +58,17 @@ func (c *cachedTxKV) PutTx(ctx context.Context, key string, value []byte, expect
 	return c.tx.PutTx(ctx, key, value, expected, ttl, hook)
 }
 
+func (c *cachedTxKV) PutManyTx(ctx context.Context, writes []Write, hook TxHook) ([]uint64, error) {
+	drop := func() {
+		for _, w := range writes {
+			c.lru.drop(w.Key)
+		}
+	}
+	drop()
+	defer drop()
+	return c.tx.PutManyTx(ctx, writes, hook)
+}
+
 func (c *cachedTxKV) TxDomain() string { return c.tx.TxDomain() }
 
 type cachedKV struct {

@@ -65,6 +65,14 @@ func (s *compressedTx) PutTx(ctx context.Context, key string, value []byte, expe
 	return s.tx.PutTx(ctx, key, c, expected, ttl, hook)
 }
 
+func (s *compressedTx) PutManyTx(ctx context.Context, writes []Write, hook TxHook) ([]uint64, error) {
+	out, err := s.compressAll(writes)
+	if err != nil {
+		return nil, err
+	}
+	return s.tx.PutManyTx(ctx, out, hook)
+}
+
 func (s *compressedTx) TxDomain() string { return s.tx.TxDomain() }
 
 type compressed struct {
@@ -109,6 +117,15 @@ func (s *compressed) GetMany(ctx context.Context, keys []string) ([]Entry, error
 }
 
 func (s *compressed) PutMany(ctx context.Context, writes []Write) ([]uint64, error) {
+	out, err := s.compressAll(writes)
+	if err != nil {
+		return nil, err
+	}
+	return s.KeyValue.PutMany(ctx, out)
+}
+
+// compressAll returns writes with their values compressed (deletes stay).
+func (s *compressed) compressAll(writes []Write) ([]Write, error) {
 	out := make([]Write, len(writes))
 	for i, w := range writes {
 		out[i] = w
@@ -121,7 +138,7 @@ func (s *compressed) PutMany(ctx context.Context, writes []Write) ([]uint64, err
 		}
 		out[i].Value = c
 	}
-	return s.KeyValue.PutMany(ctx, out)
+	return out, nil
 }
 
 // Compress encodes value in format c (CompressionNone returns it as is).

@@ -172,6 +172,15 @@ func (s *txStore) PutTx(ctx context.Context, key string, value []byte, expected 
 	return v, err
 }
 
+func (s *txStore) PutManyTx(ctx context.Context, writes []storage.Write, hook storage.TxHook) ([]uint64, error) {
+	vs, err := s.PutMany(ctx, writes)
+	if err == nil && hook != nil {
+		s.hooked++
+		err = hook(ctx, "marker-tx")
+	}
+	return vs, err
+}
+
 func (s *txStore) TxDomain() string { return "test://domain" }
 
 func TestDecoratorsKeepTransactions(t *testing.T) {
@@ -200,6 +209,15 @@ func TestDecoratorsKeepTransactions(t *testing.T) {
 	}
 	raw, _, _ := inner.Get(ctx, "k")
 	if storage.Detect(raw) != storage.CompressionGzip {
+		t.Errorf("stored value %q is not gzip", raw)
+	}
+	if _, err := tkv.PutManyTx(ctx, []storage.Write{{Key: "m1", Value: []byte("one one one")}, {Key: "m2", Value: []byte("two")}}, func(_ context.Context, tx any) error {
+		got = tx
+		return nil
+	}); err != nil || inner.hooked != 2 {
+		t.Fatalf("PutManyTx: %v, hook called %d times", err, inner.hooked)
+	}
+	if raw, _, _ := inner.Get(ctx, "m1"); storage.Detect(raw) != storage.CompressionGzip {
 		t.Errorf("stored value %q is not gzip", raw)
 	}
 	if v, _, err := kv.Get(ctx, "k"); err != nil || string(v) != "hello hello hello" {

@@ -110,6 +110,9 @@ type TxKeyValue interface {
 	// has succeeded. A version mismatch returns ErrVersionConflict without
 	// running hook; an error from hook is returned and nothing is written.
 	PutTx(ctx context.Context, key string, value []byte, expected uint64, ttl time.Duration, hook TxHook) (uint64, error)
+	// PutManyTx is PutMany with hook run in the same transaction once
+	// every write has succeeded, as for PutTx.
+	PutManyTx(ctx context.Context, writes []Write, hook TxHook) ([]uint64, error)
 	// TxDomain names the database the transactions run in (e.g.
 	// "postgres://host:port/db"), so a caller can check a transport shares it.
 	TxDomain() string

@@ -441,4 +441,20 @@ func (t *txStore) PutTx(ctx context.Context, key string, value []byte, expected 
 	return v, nil
 }
 
+func (t *txStore) PutManyTx(ctx context.Context, writes []storage.Write, hook storage.TxHook) ([]uint64, error) {
+	b := &txBatch{}
+	if err := hook(ctx, b); err != nil {
+		return nil, err
+	}
+	vs, err := t.KeyValue.PutMany(ctx, writes)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range b.envs {
+		t.sim.txIDs = append(t.sim.txIDs, e.ID)
+	}
+	t.sim.Publish(b.envs...)
+	return vs, nil
+}
+
 func (t *txStore) TxDomain() string { return txDomain }

@@ -24,6 +24,16 @@ import (
 // batch touches stays locked until it commits, which makes batches
 // serializable with respect to each other and to single writes.
 func (s *Store) PutMany(ctx context.Context, writes []storage.Write) ([]uint64, error) {
+	return s.putMany(ctx, writes, nil)
+}
+
+// PutManyTx implements storage.TxKeyValue: PutMany's transaction also runs
+// hook, once every write succeeded; hook receives the pgx.Tx.
+func (s *Store) PutManyTx(ctx context.Context, writes []storage.Write, hook storage.TxHook) ([]uint64, error) {
+	return s.putMany(ctx, writes, hook)
+}
+
+func (s *Store) putMany(ctx context.Context, writes []storage.Write, hook storage.TxHook) ([]uint64, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
@@ -49,7 +59,7 @@ func (s *Store) PutMany(ctx context.Context, writes []storage.Write) ([]uint64, 
 			return nil, storage.ErrVersionConflict
 		}
 	}
-	if len(writes) == 1 {
+	if len(writes) == 1 && hook == nil {
 		// One write is atomic on its own; skip the transaction.
 		return s.putOne(ctx, writes[0])
 	}
@@ -66,9 +76,21 @@ func (s *Store) PutMany(ctx context.Context, writes []storage.Write) ([]uint64, 
 		// make batches safe, and a server whose default is SERIALIZABLE would
 		// only add retries.
 		return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
-			return s.applyBatch(ctx, tx, writes, order, versions)
+			if err := s.applyBatch(ctx, tx, writes, order, versions); err != nil {
+				return err
+			}
+			if hook != nil {
+				if err := hook(ctx, tx); err != nil {
+					return &hookError{err}
+				}
+			}
+			return nil
 		})
 	})
+	var he *hookError
+	if errors.As(err, &he) {
+		return nil, fmt.Errorf("postgres: put many, first %s: in the same transaction: %w", quoteKey(writes[order[0]].Key), he.err)
+	}
 	if err != nil {
 		return nil, s.fail(ctx, "put many, first", writes[order[0]].Key, err)
 	}

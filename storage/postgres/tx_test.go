@@ -82,6 +82,26 @@ func TestPutTx(t *testing.T) {
 	if d := s.TxDomain(); !strings.HasPrefix(d, "postgres://") || !strings.HasSuffix(d, "/"+cfg.Database) {
 		t.Errorf("TxDomain() = %q", d)
 	}
+
+	// PutManyTx: the batch and the hook's writes commit together, or not.
+	if _, err := s.PutManyTx(ctx, []storage.Write{{Key: "k", Value: []byte("three"), Expected: 1}, {Key: "page", Value: []byte("p")}}, note("never")); !errors.Is(err, storage.ErrVersionConflict) {
+		t.Fatalf("PutManyTx with a stale version: %v, want ErrVersionConflict", err)
+	}
+	if _, err := s.PutManyTx(ctx, []storage.Write{{Key: "k", Value: []byte("three"), Expected: 2}, {Key: "page", Value: []byte("p")}}, func(ctx context.Context, tx any) error {
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatalf("PutManyTx with a failing hook: %v, want it to wrap the hook's error", err)
+	}
+	if _, v, _ := s.Get(ctx, "page"); v != 0 {
+		t.Error("a rolled back batch left its second write")
+	}
+	vs, err := s.PutManyTx(ctx, []storage.Write{{Key: "k", Value: []byte("three"), Expected: 2}, {Key: "page", Value: []byte("p")}}, note("third"))
+	if err != nil || len(vs) != 2 || vs[0] != 3 || vs[1] != 1 {
+		t.Fatalf("PutManyTx = %v, %v; want [3 1]", vs, err)
+	}
+	if got := strings.Join(notes(), ","); got != "first,second,third" {
+		t.Errorf("side table holds %q, want first,second,third", got)
+	}
 }
 
 func TestTxDomain(t *testing.T) {

@@ -1,0 +1,133 @@
+package sim_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weftio/weft"
+	"github.com/weftio/weft/core"
+	"github.com/weftio/weft/internal/sim"
+	"github.com/weftio/weft/storage/memory"
+)
+
+// Long runs keep their settled history in history pages, written once,
+// so the state written at every step stays small; the replay sees the
+// whole history all the same, a step may wait for a command whose record
+// is in a page, and the pages go when the run does.
+
+var (
+	pageStep = weft.NewTask[int, int]("Pages", "step")
+	pageLoop = weft.NewWorkflow[int, int]("PagesLoop", "run")
+)
+
+func pagesRegistry() *weft.Registry {
+	reg := weft.NewRegistry()
+	weft.MustRegister(weft.RegisterTask(reg, pageStep, func(_ weft.TaskContext, n int) (int, error) { return n + 1, nil }))
+	weft.MustRegister(weft.RegisterWorkflow(reg, pageLoop, func(ctx weft.Context, n int) (int, error) {
+		early := weft.Dispatch(ctx, pageStep, -1) // done long before it is awaited
+		sig := weft.Receive(ctx, pagesSig, weft.Limit(0))
+		total := 0
+		for i := range n {
+			v, err := weft.Call(ctx, pageStep, i)
+			if err != nil {
+				return 0, err
+			}
+			total += v
+			if i%100 == 50 {
+				// A timer too: pages hold commands of every kind.
+				if err := weft.Sleep(ctx, time.Second); err != nil {
+					return 0, err
+				}
+			}
+		}
+		// A step waiting for a command archived long ago, and a new one.
+		vals, err := weft.AwaitAll([]*weft.Deferred[int]{early, weft.Dispatch(ctx, pageStep, 1000)})
+		if err != nil {
+			return 0, err
+		}
+		s, err := sig.Await()
+		if err != nil {
+			return 0, err
+		}
+		return total + vals[0] + vals[1] + len(s), nil
+	}))
+	return reg
+}
+
+var pagesSig = weft.NewChannel[string]("PagesLoop", "sig")
+
+func TestLongRunsKeepTheirHistoryInPages(t *testing.T) {
+	const steps = 700
+	want := steps*(steps+1)/2 + 0 + 1001 + len("go")
+	for _, fast := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fast=%v", fast), func(t *testing.T) {
+			var s *sim.Sim
+			store := memory.New(memory.WithClock(func() time.Time { return s.Now }))
+			s = sim.New(t, pagesRegistry(), sim.Options{FastPath: fast, Store: store})
+			dispatch(s, "PagesLoop", "run", "p1", steps)
+			s.RunAll()
+			st := s.State("p1")
+			if st == nil || st.Result != nil {
+				t.Fatalf("the run should wait for its signal: %+v", st)
+			}
+			run := st.Method("p1")
+			if run.Failure != nil {
+				t.Fatalf("the run failed: %v", run.Failure)
+			}
+			if len(run.Pages) < 2 {
+				t.Fatalf("%d history pages after %d steps, want several (%d commands, %d steps in the state); dead letters %+v", len(run.Pages), steps, len(run.Commands), len(run.Steps), s.DeadLetters)
+			}
+			raw, _, _ := store.Get(context.Background(), core.StateKey("p1"))
+			if len(raw) > 64<<10 {
+				t.Errorf("the state is %d bytes after %d steps: its history was not paged", len(raw), steps)
+			}
+			held := 0
+			for _, p := range run.Pages {
+				if _, v, _ := store.Get(context.Background(), p.Key); v == 0 {
+					t.Errorf("page %s is not stored", p.Key)
+				}
+				held += p.Commands + p.Steps
+			}
+			t.Logf("%d pages holding %d entries; the state is %d bytes", len(run.Pages), held, len(raw))
+			s.Send(core.Topic(core.PrefixWorkflowCmd, "PagesLoop"), "p1", &core.SendSignal{WorkflowID: "p1", Workflow: "PagesLoop", Channel: "sig", SignalID: "s-go", Data: []byte(`"go"`)})
+			s.RunAll()
+			checkCompleted(t, s, "p1", fmt.Sprint(want))
+			for _, p := range run.Pages {
+				if _, v, _ := store.Get(context.Background(), p.Key); v != 0 {
+					t.Errorf("page %s is still stored after the run ended", p.Key)
+				}
+			}
+			if len(s.DeadLetters) > 0 {
+				t.Fatalf("dead letters: %+v", s.DeadLetters)
+			}
+		})
+	}
+}
+
+// TestPagedHistoryIsTheSameOnBothPaths: the paged run records the same
+// history through the executor and on the fast path.
+func TestPagedHistoryIsTheSameOnBothPaths(t *testing.T) {
+	got := map[bool][]sim.WorkflowTask{}
+	for _, fast := range []bool{false, true} {
+		s := sim.New(t, pagesRegistry(), sim.Options{FastPath: fast})
+		dispatch(s, "PagesLoop", "run", "p1", 300)
+		s.RunAll()
+		s.Send(core.Topic(core.PrefixWorkflowCmd, "PagesLoop"), "p1", &core.SendSignal{WorkflowID: "p1", Workflow: "PagesLoop", Channel: "sig", SignalID: "s-go", Data: []byte(`"go"`)})
+		s.RunAll()
+		got[fast] = s.WorkflowTasks
+	}
+	if len(got[false]) != len(got[true]) {
+		t.Fatalf("%d workflow tasks on the broker path, %d on the fast path", len(got[false]), len(got[true]))
+	}
+	for i := range got[false] {
+		if string(got[false][i].Task) != string(got[true][i].Task) || string(got[false][i].Result) != string(got[true][i].Result) {
+			t.Fatalf("workflow task %d differs by path", i)
+		}
+	}
+	if !strings.Contains(string(got[true][len(got[true])-1].Task), `"position":0`) {
+		t.Fatal("the last workflow task does not carry the whole history")
+	}
+}
