@@ -49,6 +49,8 @@ type wfContext struct {
 	// guard, set only by Registry.CheckReplay, vets each command and await
 	// against the recorded history before the replay sees it.
 	guard *replayGuard
+	// keep is set when a Sessions keeps the run parked between tasks.
+	keep *replayRun
 }
 
 func (c *wfContext) Info() Info         { return c.info }
@@ -107,6 +109,9 @@ func (c *wfContext) await(node core.StepNode) core.Outcome {
 		c.guard.await(c, node)
 	}
 	o, props, err := c.r.Await(node)
+	for err == core.ErrSuspend && c.park() {
+		o, props, err = c.r.Await(node) // the next task brought its outcome
+	}
 	if err == core.ErrSuspend {
 		c.suspended = true
 		c.stop()

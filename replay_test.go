@@ -59,7 +59,7 @@ func TestInlineRunsOnce(t *testing.T) {
 			}
 			return v, nil
 		}))
-		s := sim.New(t, r, sim.Options{FastPath: fast})
+		s := sim.New(t, r, sim.Options{FastPath: fast, ReplayEveryTask: true})
 		dispatchSim(s, "Inliner", "run", "i1", 0, nil, nil)
 		s.RunAll()
 		completedWith(t, s, "i1", "44") // 41 + 3
@@ -98,7 +98,7 @@ func TestNowIsTheTriggerInstant(t *testing.T) {
 			}
 			return []time.Time{fired, t1, weft.Now(ctx)}, nil
 		}))
-		s := sim.New(t, r, sim.Options{FastPath: fast})
+		s := sim.New(t, r, sim.Options{FastPath: fast, ReplayEveryTask: true})
 		s.Now = sim.Epoch.Add(17 * time.Second)
 		start := s.Now
 		dispatchSim(s, "Clock", "run", "c1", 0, nil, nil)
@@ -155,7 +155,7 @@ func TestNowIsStableAcrossReplays(t *testing.T) {
 		}
 		return weft.TimerUntil(ctx, deadline).Await()
 	}))
-	s := sim.New(t, r, sim.Options{FastPath: true})
+	s := sim.New(t, r, sim.Options{FastPath: true, ReplayEveryTask: true})
 	dispatchSim(s, "Clock", "run", "c1", 0, nil, nil)
 	dispatchSim(s, "Deadline", "run", "d1", 0, nil, nil)
 	dispatchSim(s, "LateDeadline", "run", "l1", 0, nil, nil)
@@ -190,7 +190,7 @@ func TestInfo(t *testing.T) {
 			}
 			return weft.GetInfo(ctx), nil
 		}, weft.WithVersion(3)))
-		s := sim.New(t, r, sim.Options{FastPath: fast})
+		s := sim.New(t, r, sim.Options{FastPath: fast, ReplayEveryTask: true})
 		dispatchSim(s, "Described", "main", "d-42", 0, []string{"customer:7", "vip"}, map[string]string{"source": "test"})
 		s.Run()
 		var got weft.Info
@@ -237,7 +237,7 @@ func TestStatusAsSeenAtReplay(t *testing.T) {
 			vb, err := b.Await()
 			return va + vb, err
 		}))
-		s := sim.New(t, r, sim.Options{FastPath: fast})
+		s := sim.New(t, r, sim.Options{FastPath: fast, ReplayEveryTask: true})
 		dispatchSim(s, "Peeker", "run", "p1", 1, nil, nil)
 		s.RunAll()
 		completedWith(t, s, "p1", "5")
@@ -286,7 +286,7 @@ func TestCheckModes(t *testing.T) {
 		reg("SimpleInput", changedInput) // default: simple
 		reg("SimpleTask", changedTask, weft.WithCheckMode(core.CheckSimple))
 		reg("NoneTask", changedTask, weft.WithCheckMode(core.CheckNone))
-		s := sim.New(t, r, sim.Options{FastPath: fast})
+		s := sim.New(t, r, sim.Options{FastPath: fast, ReplayEveryTask: true})
 		for _, w := range []string{"StrictInput", "SimpleInput", "SimpleTask", "NoneTask"} {
 			dispatchSim(s, w, "run", w, 1, nil, nil)
 		}
@@ -328,7 +328,7 @@ func TestAwaitingAnotherDeferredIsAChange(t *testing.T) {
 			}
 			return v, weft.Sleep(ctx, time.Hour)
 		}))
-		s := sim.New(t, r, sim.Options{FastPath: fast})
+		s := sim.New(t, r, sim.Options{FastPath: fast, ReplayEveryTask: true})
 		dispatchSim(s, "Swapper", "run", "sw", 1, nil, nil)
 		s.Run()
 		variant.Store(1)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/weftio/weft/core"
@@ -31,7 +32,11 @@ func (r *Registry) RunWorkflowTask(t *core.ExecuteWorkflowTask) (core.Message, e
 	}
 	own := *t
 	own.Method = t.Method.ReplayCopy()
-	return runReplay(&own, v, method), nil
+	rr, failed := startReplay(&own, v, method, false)
+	if failed != nil {
+		return failed, nil
+	}
+	return rr.wait().msg, nil
 }
 
 // HasWorkflowCode reports whether RunWorkflowTask can run t here.
@@ -87,7 +92,38 @@ func methodError(t *core.ExecuteWorkflowTask, err error) *core.Error {
 	return e
 }
 
-func runReplay(t *core.ExecuteWorkflowTask, v *workflowVersion, m *workflowMethod) core.Message {
+// replayRun is one replay of a method run: the goroutine running its code
+// and the channels it reports on. When a Sessions keeps it (keep set), the
+// goroutine does not end at the await it suspends at: it parks there and
+// goes on from it with the next workflow task (see Sessions).
+type replayRun struct {
+	c       *wfContext
+	v       *workflowVersion
+	timeout time.Duration
+	done    chan replayEnd
+	keep    *keptRun
+}
+
+// replayEnd is what a workflow task produced, and whether its goroutine
+// is parked at the await it suspended at.
+type replayEnd struct {
+	msg    core.Message
+	parked bool
+}
+
+// keptRun is how a parked goroutine gets its next workflow task (closed:
+// it is not wanted any more and ends).
+type keptRun struct {
+	resume chan *core.ExecuteWorkflowTask
+	once   sync.Once
+}
+
+func (k *keptRun) release() { k.once.Do(func() { close(k.resume) }) }
+
+// startReplay replays t (its whole history, owned by the replay) from the
+// start. failed is set, and nothing started, when the properties the run
+// starts with cannot be restored.
+func startReplay(t *core.ExecuteWorkflowTask, v *workflowVersion, m *workflowMethod, keep bool) (rr *replayRun, failed core.Message) {
 	rp := core.NewReplay(t, v.version, v.checkMode)
 	c := &wfContext{task: t, r: rp, info: Info{Workflow: t.Workflow, WorkflowID: t.WorkflowID, Method: t.Method.Name,
 		MethodRunID: t.Method.ID, Version: v.version, Tags: t.Tags, Meta: t.Meta}}
@@ -95,56 +131,99 @@ func runReplay(t *core.ExecuteWorkflowTask, v *workflowVersion, m *workflowMetho
 		c.inst = v.newInstance()
 		if props := rp.StartProps(); props != nil {
 			if err := restoreProps(c.inst, props); err != nil {
-				return rp.Failed(methodError(t, &core.Error{Code: core.CodeExecutorError, Message: "restore workflow properties: " + err.Error()}))
+				return nil, rp.Failed(methodError(t, &core.Error{Code: core.CodeExecutorError, Message: "restore workflow properties: " + err.Error()}))
 			}
 		}
 	}
-	type outcome struct {
-		msg core.Message
+	rr = &replayRun{c: c, v: v, timeout: v.taskTimeout, done: make(chan replayEnd, 1)}
+	if rr.timeout <= 0 {
+		rr.timeout = DefaultWorkflowTaskTimeout
 	}
-	done := make(chan outcome, 1)
+	if keep {
+		rr.keep = &keptRun{resume: make(chan *core.ExecuteWorkflowTask)}
+		c.keep = rr
+	}
 	go func() {
-		var res outcome
+		var res core.Message
 		defer func() {
 			// Reached on return, panic and runtime.Goexit alike.
 			if p := recover(); p != nil {
-				res.msg = rp.Failed(methodError(t, &core.Error{Code: core.CodeExecutorError,
+				res = c.r.Failed(methodError(t, &core.Error{Code: core.CodeExecutorError,
 					Message: fmt.Sprintf("workflow code panicked: %v\n%s", p, debug.Stack())}))
-			} else if res.msg == nil {
-				res.msg = c.stoppedResult()
+			} else if res == nil {
+				res = c.stoppedResult()
 			}
-			done <- res
+			select {
+			case rr.done <- replayEnd{msg: res}:
+			default: // abandoned after a timeout, and a result already waits
+			}
 		}()
 		value, err := m.run(c.inst, c, t.Method.Input)
 		switch {
 		case c.stopped.Load():
-			res.msg = c.stoppedResult()
+			res = c.stoppedResult()
 		case err != nil:
-			res.msg = rp.Failed(methodError(t, err))
+			res = c.r.Failed(methodError(t, err))
 		default:
 			props, perr := snapshotProps(c.inst)
 			if perr != nil {
-				res.msg = rp.Failed(methodError(t, &core.Error{Code: core.CodeExecutorError, Message: "save workflow properties: " + perr.Error()}))
+				res = c.r.Failed(methodError(t, &core.Error{Code: core.CodeExecutorError, Message: "save workflow properties: " + perr.Error()}))
 				return
 			}
-			res.msg = rp.Completed(props, true, value)
+			res = c.r.Completed(props, true, value)
 		}
 	}()
-	timeout := v.taskTimeout
-	if timeout <= 0 {
-		timeout = DefaultWorkflowTaskTimeout
-	}
-	timer := time.NewTimer(timeout)
+	return rr, nil
+}
+
+// wait waits for what the workflow task in progress produces, at most the
+// workflow task timeout. On a timeout the goroutine is abandoned: Go
+// cannot stop it, it stops at its next weft call.
+func (rr *replayRun) wait() replayEnd {
+	timer := time.NewTimer(rr.timeout)
 	defer timer.Stop()
 	select {
-	case res := <-done:
-		return res.msg
+	case end := <-rr.done:
+		return end
 	case <-timer.C:
-		// The goroutine cannot be killed; it stops at its next weft call.
-		c.stopped.Store(true)
-		return rp.Failed(methodError(t, &core.Error{Code: core.CodeExecutorError,
-			Message: fmt.Sprintf("workflow task did not finish within %s", timeout)}))
+		rr.abandon()
+		return replayEnd{msg: rr.c.r.Failed(methodError(rr.c.task, &core.Error{Code: core.CodeExecutorError,
+			Message: fmt.Sprintf("workflow task did not finish within %s", rr.timeout)}))}
 	}
+}
+
+// abandon stops the run for good: its goroutine ends at its next weft
+// call, or at once if it is parked.
+func (rr *replayRun) abandon() {
+	rr.c.stopped.Store(true)
+	if rr.keep != nil {
+		rr.keep.release()
+	}
+}
+
+// park is called by the goroutine of a kept run when its code suspends
+// at an await: it hands over the workflow task's result and waits there
+// for the next task (already checked and carried over by Resume). false:
+// the run is not kept any more (or the result could not be made), and
+// the goroutine stops as it would without sessions.
+func (c *wfContext) park() bool {
+	rr := c.keep
+	if rr == nil || c.stopped.Load() {
+		return false
+	}
+	props, err := snapshotProps(c.inst)
+	if err != nil {
+		return false // stoppedResult reports it
+	}
+	res := c.r.Completed(props, false, nil)
+	c.r.Retreat()
+	rr.done <- replayEnd{msg: res, parked: true}
+	t, ok := <-rr.keep.resume
+	if !ok || c.stopped.Load() {
+		return false
+	}
+	c.task = t
+	return true
 }
 
 // stoppedResult is the result once the method stopped inside a weft call:

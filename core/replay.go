@@ -34,6 +34,11 @@ type Replay struct {
 	newCmds []*Command
 	newStep *Step
 	now     time.Time
+	// open are the commands whose status may still change (see Resume).
+	open map[string]*Command
+	// lastCmds and lastStep are what the last workflow task recorded.
+	lastCmds []*Command
+	lastStep *Step
 }
 
 // NewReplay prepares the replay of task's method run with workflow code of
@@ -42,10 +47,13 @@ func NewReplay(task *ExecuteWorkflowTask, version int, mode CheckMode) *Replay {
 	run := task.Method
 	r := &Replay{task: task, run: run, mode: mode, version: version, pos: -1, index: run.IndexAtStart,
 		byPos: make(map[int]*Command, len(run.Commands)), steps: make(map[int]*Step, len(run.Steps)+1),
-		byID: make(map[string]*Command, len(run.Commands))}
+		byID: make(map[string]*Command, len(run.Commands)), open: map[string]*Command{}}
 	for _, c := range run.Commands {
 		r.byPos[c.Position] = c
 		r.byID[c.ID] = c
+		if mayChange(c) {
+			r.open[c.ID] = c
+		}
 	}
 	for _, st := range run.Steps {
 		r.steps[st.Position] = st
@@ -100,6 +108,9 @@ func (r *Replay) Command(c *Command) (*Command, error) {
 	}
 	r.newCmds = append(r.newCmds, c)
 	r.byID[c.ID] = c
+	if mayChange(c) {
+		r.open[c.ID] = c
+	}
 	return c, nil
 }
 
@@ -185,16 +196,25 @@ func (r *Replay) Await(node StepNode) (Outcome, json.RawMessage, error) {
 // suspended. props is the JSON of the workflow's properties (nil if it has
 // none).
 func (r *Replay) Completed(props json.RawMessage, returned bool, value json.RawMessage) *WorkflowTaskCompleted {
+	// The result carries copies: the replay may go on from here (Resume)
+	// while the state engine records and changes what it was given.
+	r.lastCmds, r.lastStep = r.newCmds, r.newStep
 	res := &WorkflowTaskCompleted{
 		WorkflowID: r.task.WorkflowID, Workflow: r.task.Workflow, TaskID: r.task.TaskID, MethodRunID: r.run.ID,
-		CodeVersion: r.version, Commands: r.newCmds, Step: r.newStep, Props: props, Returned: returned, Value: value,
+		CodeVersion: r.version, Props: props, Returned: returned, Value: value,
+	}
+	for _, c := range r.newCmds {
+		res.Commands = append(res.Commands, c.clone())
+	}
+	if r.newStep != nil {
+		res.Step = r.newStep.copy()
 	}
 	if r.newStep != nil {
 		seen := map[string]bool{}
 		r.newStep.Node.leaves(func(id string) {
 			if c := r.byID[id]; c != nil && !seen[id] && !slices.Contains(r.newCmds, c) && c.Latest().State.Terminal() {
 				seen[id] = true
-				res.StepCommands = append(res.StepCommands, c)
+				res.StepCommands = append(res.StepCommands, c.clone())
 			}
 		})
 	}

@@ -33,6 +33,9 @@ type ExecutorConfig struct {
 	// core.MaxEnvelopeSize): a task result or workflow task result over it
 	// fails the task or the method with ErrPayloadTooLarge.
 	MaxMessageSize int
+	// Runner runs workflow tasks (default: Registry, replaying each from
+	// the start); a *weft.Sessions resumes suspended runs instead.
+	Runner WorkflowRunner
 }
 
 // Executor is the executor role: it runs task attempts and workflow tasks
@@ -136,7 +139,13 @@ func (x *Executor) Handle(ctx context.Context, in core.Envelope) (Result, error)
 		if m.Method == nil || m.WorkflowID == "" || m.TaskID == "" {
 			return Result{}, Permanent(fmt.Sprintf("ExecuteWorkflowTask %s names no workflow id, task id or method", in.ID), nil)
 		}
-		res, err := x.cfg.Registry.RunWorkflowTask(m)
+		var res core.Message
+		var err error
+		if x.cfg.Runner != nil {
+			res, err = x.cfg.Runner.RunWorkflowTask(m, nil)
+		} else {
+			res, err = x.cfg.Registry.RunWorkflowTask(m)
+		}
 		if err != nil {
 			failure = Permanent(err.Error(), nil)
 		}

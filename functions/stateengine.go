@@ -57,14 +57,15 @@ type StateEngineConfig struct {
 	MaxStateSize int
 }
 
-// WorkflowRunner runs workflow tasks: *weft.Registry does, with the
+// WorkflowRunner runs workflow tasks: *weft.Sessions does, with the
 // registered workflow code.
 type WorkflowRunner interface {
 	// HasWorkflowCode reports whether RunWorkflowTask can run t here.
 	HasWorkflowCode(t *core.ExecuteWorkflowTask) bool
-	// RunWorkflowTask replays t and returns its result (see
-	// weft.Registry.RunWorkflowTask).
-	RunWorkflowTask(t *core.ExecuteWorkflowTask) (core.Message, error)
+	// RunWorkflowTask runs t and returns its result (see
+	// weft.Sessions.RunWorkflowTask): t may hold only the history kept in
+	// the state, full returns it with its history pages merged.
+	RunWorkflowTask(t *core.ExecuteWorkflowTask, full func() (*core.ExecuteWorkflowTask, error)) (core.Message, error)
 }
 
 // DefaultStateCacheSize is the default number of decoded states cached.
@@ -311,16 +312,16 @@ func (e *StateEngine) runLocal(ctx context.Context, tr *core.Transition, in core
 		var res core.Message
 		for _, o := range pending {
 			t, isTask := o.Msg.(*core.ExecuteWorkflowTask)
+			if isTask && task == nil && ran < MaxLocalTasks && e.isLocal(t) {
+				task = t
+				continue
+			}
 			if isTask {
-				// The task carries the whole history, pages included.
+				// Sent, the task carries the whole history, pages included.
 				if t, err = e.expand(ctx, t, tr.Pages); err != nil {
 					return nil, false, err
 				}
 				o.Msg = t
-			}
-			if isTask && task == nil && ran < MaxLocalTasks && e.isLocal(t) {
-				task = t
-				continue
 			}
 			if _, isEvent := o.Msg.(*core.Event); isEvent && !e.cfg.Events {
 				continue
@@ -344,7 +345,10 @@ func (e *StateEngine) runLocal(ctx context.Context, tr *core.Transition, in core
 		}
 		if res == nil {
 			ran++
-			res, _ = e.cfg.Local.RunWorkflowTask(task)
+			res, err = e.cfg.Local.RunWorkflowTask(task, func() (*core.ExecuteWorkflowTask, error) { return e.expand(ctx, task, tr.Pages) })
+			if err != nil && res == nil {
+				return nil, false, err // its history could not be read
+			}
 			res = core.FitResult(task, res, e.cfg.MaxMessageSize)
 			if shrink != nil {
 				if r, ok := core.Oversized(res, shrink); ok {

@@ -55,6 +55,9 @@ type Runtime struct {
 	ownsSt  bool
 	ownsTag bool
 	stopped sync.Once
+	// sessions keeps the code of suspended method runs parked, for the
+	// state engine's fast path and the executor.
+	sessions *weft.Sessions
 }
 
 // StartEmbedded starts the state engine and executor workers and a client.
@@ -68,7 +71,7 @@ func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = 8
 	}
-	rt := &Runtime{Transport: cfg.Transport, Store: cfg.Store, Tags: cfg.Tags, errs: make(chan error, 4)}
+	rt := &Runtime{Transport: cfg.Transport, Store: cfg.Store, Tags: cfg.Tags, errs: make(chan error, 4), sessions: cfg.Registry.NewSessions(0)}
 	if rt.Transport == nil {
 		rt.Transport, rt.ownsTr = transportmemory.New(transportmemory.WithLogger(cfg.Logger)), true
 	}
@@ -82,7 +85,7 @@ func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
 	if wfs := cfg.Registry.Workflows(); len(wfs) > 0 {
 		var local functions.WorkflowRunner
 		if !cfg.DisableFastPath {
-			local = cfg.Registry
+			local = rt.sessions
 		}
 		eng, err := functions.NewStateEngine(functions.StateEngineConfig{Workflows: wfs, Store: rt.Store, Local: local, Events: cfg.EventSink != nil,
 			MaxMessageSize: rt.Transport.Capabilities().MaxMessageSize,
@@ -101,7 +104,7 @@ func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
 		fns = append(fns, tags)
 	}
 	ex, err := functions.NewExecutor(functions.ExecutorConfig{Registry: cfg.Registry, Logger: cfg.Logger, Events: cfg.EventSink != nil,
-		MaxMessageSize: rt.Transport.Capabilities().MaxMessageSize})
+		MaxMessageSize: rt.Transport.Capabilities().MaxMessageSize, Runner: rt.sessions})
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +164,7 @@ func (rt *Runtime) Stop() error {
 		errs = append(errs, rt.Client.Close())
 		rt.cancel()
 		rt.wg.Wait()
+		rt.sessions.Close()
 		close(rt.errs)
 		for err := range rt.errs {
 			errs = append(errs, err)

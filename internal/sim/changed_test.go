@@ -44,7 +44,7 @@ func TestWorkflowChangedThenFixed(t *testing.T) {
 				}
 				return weft.Call(ctx, stepA, v)
 			}))
-			s := sim.New(t, reg, sim.Options{FastPath: fast})
+			s := sim.New(t, reg, sim.Options{FastPath: fast, ReplayEveryTask: true})
 			dispatch(s, "Changer", "run", "w1", 1)
 			s.Run()
 			if st := s.State("w1"); st == nil || st.Result != nil {
@@ -124,7 +124,7 @@ func TestOrWinnerStableAcrossReplays(t *testing.T) {
 					}
 					return []int{w, n}, nil
 				}))
-				s := sim.New(t, reg, sim.Options{FastPath: fast})
+				s := sim.New(t, reg, sim.Options{FastPath: fast, ReplayEveryTask: true})
 				dispatch(s, "Racer", "run", "r1", 0)
 				s.Run()
 				signal := func() {

@@ -110,24 +110,28 @@ func TestLongRunsKeepTheirHistoryInPages(t *testing.T) {
 // TestPagedHistoryIsTheSameOnBothPaths: the paged run records the same
 // history through the executor and on the fast path.
 func TestPagedHistoryIsTheSameOnBothPaths(t *testing.T) {
-	got := map[bool][]sim.WorkflowTask{}
-	for _, fast := range []bool{false, true} {
-		s := sim.New(t, pagesRegistry(), sim.Options{FastPath: fast})
+	type variant struct{ fast, replay bool }
+	got := map[variant][]sim.WorkflowTask{}
+	ref := variant{false, true}
+	for _, v := range []variant{ref, {false, false}, {true, true}, {true, false}} {
+		s := sim.New(t, pagesRegistry(), sim.Options{FastPath: v.fast, ReplayEveryTask: v.replay})
 		dispatch(s, "PagesLoop", "run", "p1", 300)
 		s.RunAll()
 		s.Send(core.Topic(core.PrefixWorkflowCmd, "PagesLoop"), "p1", &core.SendSignal{WorkflowID: "p1", Workflow: "PagesLoop", Channel: "sig", SignalID: "s-go", Data: []byte(`"go"`)})
 		s.RunAll()
-		got[fast] = s.WorkflowTasks
+		got[v] = s.WorkflowTasks
 	}
-	if len(got[false]) != len(got[true]) {
-		t.Fatalf("%d workflow tasks on the broker path, %d on the fast path", len(got[false]), len(got[true]))
-	}
-	for i := range got[false] {
-		if string(got[false][i].Task) != string(got[true][i].Task) || string(got[false][i].Result) != string(got[true][i].Result) {
-			t.Fatalf("workflow task %d differs by path", i)
+	for v, tasks := range got {
+		if len(tasks) != len(got[ref]) {
+			t.Fatalf("%+v: %d workflow tasks, want %d", v, len(tasks), len(got[ref]))
+		}
+		for i := range tasks {
+			if string(tasks[i].Task) != string(got[ref][i].Task) || string(tasks[i].Result) != string(got[ref][i].Result) {
+				t.Fatalf("%+v: workflow task %d differs from the broker path replaying every task", v, i)
+			}
 		}
 	}
-	if !strings.Contains(string(got[true][len(got[true])-1].Task), `"position":0`) {
+	if last := got[ref][len(got[ref])-1].Task; !strings.Contains(string(last), `"position":0`) {
 		t.Fatal("the last workflow task does not carry the whole history")
 	}
 }

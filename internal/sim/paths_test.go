@@ -15,11 +15,13 @@ import (
 )
 
 // The fast path (workflow tasks run inside the state engine) and the
-// broker path (through the executor) must record the same history: every
-// workflow task receives the same bytes and returns the same bytes (task
-// ids, command ids, Now, timer instants, indexes), and the same task ids
-// run. Each scenario runs both ways and the recorded workflow tasks of each
-// instance are compared byte for byte.
+// broker path (through the executor) must record the same history, and so
+// must suspended runs kept parked and resumed (weft.Sessions) and runs
+// replayed from the start at every task: every workflow task receives the
+// same bytes and returns the same bytes (task ids, command ids, Now, timer
+// instants, indexes), and the same task ids run. Each scenario runs every
+// way and the recorded workflow tasks of each instance are compared byte
+// for byte.
 
 type pathScenario struct {
 	name string
@@ -160,47 +162,57 @@ var pathScenarios = []pathScenario{
 func TestFastAndBrokerPathsRecordTheSameHistory(t *testing.T) {
 	for _, sc := range pathScenarios {
 		t.Run(sc.name, func(t *testing.T) {
-			tasks := map[bool]map[string][]sim.WorkflowTask{}
-			executed := map[bool][]string{}
-			for _, fast := range []bool{false, true} {
+			// The broker path replaying every task from the start is the
+			// reference; the fast path, and parked runs resumed (sessions)
+			// instead of replays, must record the same.
+			type variant struct{ fast, replay bool }
+			ref := variant{fast: false, replay: true}
+			tasks := map[variant]map[string][]sim.WorkflowTask{}
+			executed := map[variant][]string{}
+			for _, v := range []variant{ref, {false, false}, {true, true}, {true, false}} {
 				reg, log := sc.reg(t)
-				s := sim.New(t, reg, sim.Options{FastPath: fast})
+				s := sim.New(t, reg, sim.Options{FastPath: v.fast, ReplayEveryTask: v.replay})
 				sc.run(s)
 				if len(s.DeadLetters) > 0 {
-					t.Fatalf("fast=%v: dead letters %+v", fast, s.DeadLetters)
+					t.Fatalf("%+v: dead letters %+v", v, s.DeadLetters)
 				}
-				tasks[fast] = byInstance(t, s.WorkflowTasks)
+				tasks[v] = byInstance(t, s.WorkflowTasks)
 				for id := range log.runs {
-					executed[fast] = append(executed[fast], id)
+					executed[v] = append(executed[v], id)
 				}
-				slices.Sort(executed[fast])
+				slices.Sort(executed[v])
 			}
-			if len(tasks[true]) == 0 {
+			if len(tasks[ref]) == 0 {
 				t.Fatal("no workflow task recorded")
 			}
-			if !slices.Equal(executed[false], executed[true]) {
-				t.Errorf("task ids executed differ:\n broker %v\n fast   %v", executed[false], executed[true])
-			}
-			for id, broker := range tasks[false] {
-				fast := tasks[true][id]
-				if len(fast) != len(broker) {
-					t.Errorf("%s: %d workflow tasks on the broker path, %d on the fast path", id, len(broker), len(fast))
+			for v, got := range tasks {
+				if v == ref {
 					continue
 				}
-				for i := range broker {
-					for _, part := range []struct {
-						what    string
-						br, fst json.RawMessage
-					}{{"task", broker[i].Task, fast[i].Task}, {"result", broker[i].Result, fast[i].Result}} {
-						if !bytes.Equal(part.br, part.fst) {
-							t.Errorf("%s: workflow task %d: the %s differs by path:\n broker %s\n fast   %s", id, i, part.what, part.br, part.fst)
+				if !slices.Equal(executed[ref], executed[v]) {
+					t.Errorf("%+v: task ids executed differ:\n want %v\n got  %v", v, executed[ref], executed[v])
+				}
+				for id, want := range tasks[ref] {
+					have := got[id]
+					if len(have) != len(want) {
+						t.Errorf("%+v: %s: %d workflow tasks, want %d", v, id, len(have), len(want))
+						continue
+					}
+					for i := range want {
+						for _, part := range []struct {
+							what       string
+							want, have json.RawMessage
+						}{{"task", want[i].Task, have[i].Task}, {"result", want[i].Result, have[i].Result}} {
+							if !bytes.Equal(part.want, part.have) {
+								t.Errorf("%+v: %s: workflow task %d: the %s differs:\n want %s\n got  %s", v, id, i, part.what, part.want, part.have)
+							}
 						}
 					}
 				}
-			}
-			for id := range tasks[true] {
-				if _, ok := tasks[false][id]; !ok {
-					t.Errorf("%s ran workflow tasks only on the fast path", id)
+				for id := range got {
+					if _, ok := tasks[ref][id]; !ok {
+						t.Errorf("%+v: %s ran workflow tasks the reference did not", v, id)
+					}
 				}
 			}
 		})

@@ -82,7 +82,7 @@ func TestReplayCheckAgreesWithTheEngine(t *testing.T) {
 					ref = checkedStrict
 				}
 				weft.MustRegister(weft.RegisterWorkflow(reg, ref, deployed(&variant), weft.WithCheckMode(mode)))
-				s := sim.New(t, reg, sim.Options{})
+				s := sim.New(t, reg, sim.Options{ReplayEveryTask: true})
 				dispatch(s, ref.Workflow(), "run", "w1", 1)
 				s.Run()
 				st := s.State("w1")

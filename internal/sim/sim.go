@@ -58,14 +58,17 @@ type Sim struct {
 	// WorkflowTasks lists the workflow tasks run, in order, on the fast
 	// path and through the executor alike.
 	WorkflowTasks []WorkflowTask
-	engineCfg     functions.StateEngineConfig
-	dedup         bool
-	maxSize       int
-	txOut         *functions.TxOutlet
-	txIDs         []string // ids written by the current handling's transaction
-	seq           int
-	failPub       func(int) bool
-	pubCalls      int
+	// Sessions runs the workflow tasks of both paths, keeping suspended
+	// runs parked (closed when the test ends).
+	Sessions  *weft.Sessions
+	engineCfg functions.StateEngineConfig
+	dedup     bool
+	maxSize   int
+	txOut     *functions.TxOutlet
+	txIDs     []string // ids written by the current handling's transaction
+	seq       int
+	failPub   func(int) bool
+	pubCalls  int
 }
 
 // WorkflowTask is one workflow task run, on either path: the task as the
@@ -74,23 +77,30 @@ type WorkflowTask struct {
 	Task, Result json.RawMessage
 }
 
-// recordingRunner runs the fast path's workflow tasks with the registry,
+// recordingRunner runs the fast path's workflow tasks with sessions,
 // recording them in WorkflowTasks.
 type recordingRunner struct {
-	reg *weft.Registry
-	sim *Sim
+	runs *weft.Sessions
+	sim  *Sim
 }
 
 func (r recordingRunner) HasWorkflowCode(t *core.ExecuteWorkflowTask) bool {
-	return r.reg.HasWorkflowCode(t)
+	return r.runs.HasWorkflowCode(t)
 }
 
-func (r recordingRunner) RunWorkflowTask(t *core.ExecuteWorkflowTask) (core.Message, error) {
-	task, err := core.EncodeMessage(t) // before the run: as the replay received it
+func (r recordingRunner) RunWorkflowTask(t *core.ExecuteWorkflowTask, full func() (*core.ExecuteWorkflowTask, error)) (core.Message, error) {
+	whole := t
+	if len(t.Method.Pages) > 0 { // recorded with its whole history, as sent
+		var err error
+		if whole, err = full(); err != nil {
+			return nil, err
+		}
+	}
+	task, err := core.EncodeMessage(whole) // before the run: as the replay received it
 	if err != nil {
 		r.sim.T.Fatal(err)
 	}
-	res, rerr := r.reg.RunWorkflowTask(t)
+	res, rerr := r.runs.RunWorkflowTask(t, full)
 	b, err := core.EncodeMessage(res)
 	if err != nil {
 		r.sim.T.Fatal(err)
@@ -133,6 +143,10 @@ type Options struct {
 	// MaxMessageSize is the transport's message limit the roles observe,
 	// and Publish checks (default core.MaxEnvelopeSize).
 	MaxMessageSize int
+	// ReplayEveryTask replays every workflow task from the start, as a
+	// process without parked runs does (see weft.Sessions): for tests of
+	// replays, and of code changed between two tasks.
+	ReplayEveryTask bool
 }
 
 // New builds a simulator for the registry's workflows and services.
@@ -153,9 +167,14 @@ func New(t testing.TB, reg *weft.Registry, o Options) *Sim {
 			return nil
 		}}
 	}
+	s.Sessions = reg.NewSessions(0)
+	if o.ReplayEveryTask {
+		s.Sessions = reg.NewSessions(-1)
+	}
+	t.Cleanup(s.Sessions.Close)
 	var local functions.WorkflowRunner
 	if o.FastPath {
-		local = recordingRunner{reg: reg, sim: s}
+		local = recordingRunner{runs: s.Sessions, sim: s}
 	}
 	s.engineCfg = functions.StateEngineConfig{Workflows: reg.Workflows(), Store: s.Store, Local: local, Clock: clock,
 		SignalMatcher: o.SignalMatcher, Events: o.Events, MaxMessageSize: o.MaxMessageSize}
@@ -166,7 +185,7 @@ func New(t testing.TB, reg *weft.Registry, o Options) *Sim {
 	if o.Rand == nil {
 		o.Rand = func() float64 { return 0.5 }
 	}
-	ex, err := functions.NewExecutor(functions.ExecutorConfig{Registry: reg, Clock: clock, Rand: o.Rand, MaxMessageSize: o.MaxMessageSize})
+	ex, err := functions.NewExecutor(functions.ExecutorConfig{Registry: reg, Clock: clock, Rand: o.Rand, MaxMessageSize: o.MaxMessageSize, Runner: s.Sessions})
 	if err != nil {
 		t.Fatal(err)
 	}

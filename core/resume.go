@@ -1,0 +1,102 @@
+package core
+
+import (
+	"bytes"
+	"slices"
+)
+
+// mayChange reports whether a command's status can still change: it is
+// not final yet, or it is a reception, which takes signals while its
+// channel is open.
+func mayChange(c *Command) bool {
+	return c.Kind == KindReceive || !c.Latest().State.Terminal()
+}
+
+func (c *Command) clone() *Command {
+	cc := *c
+	cc.Statuses = slices.Clone(c.Statuses)
+	return &cc
+}
+
+// Retreat steps back over the await that just suspended (Await returned
+// ErrSuspend), so that the code, kept where it stopped, can await it
+// again once Resume has brought its outcome.
+func (r *Replay) Retreat() { r.pos-- }
+
+// Resume carries a replay that suspended at its last await over to t, the
+// next workflow task of the same method run, without replaying the code
+// from the start: it takes from t the outcome of that await and the new
+// statuses of the commands still open, and returns true. t may hold only
+// the part of the history in the state (its pages not merged): what Resume
+// needs is always there, or it returns false.
+//
+// It returns false, and the code must then be replayed from the start,
+// when t's history is not the one this replay produced last (the state
+// engine recorded another result of that workflow task, say with other
+// inline values) or the await is not decided in it.
+func (r *Replay) Resume(t *ExecuteWorkflowTask) bool {
+	run := t.Method
+	if run == nil || run.ID != r.run.ID || r.lastStep == nil || t.Index <= r.task.Index {
+		return false
+	}
+	var st *Step
+	if run.Current != nil && run.Current.Position == r.pos+1 {
+		st = run.Current
+	} else if k := len(run.Steps) - 1; k >= 0 && run.Steps[k].Position == r.pos+1 {
+		st = run.Steps[k]
+	}
+	if st == nil || !st.Decided() || st.Hash != r.lastStep.Hash {
+		return false
+	}
+	byPos := make(map[int]*Command, len(run.Commands))
+	byID := make(map[string]*Command, len(run.Commands))
+	for _, c := range run.Commands {
+		byPos[c.Position] = c
+		byID[c.ID] = c
+	}
+	for _, mine := range r.lastCmds {
+		rec := byPos[mine.Position]
+		if rec == nil || rec.ID != mine.ID || !mine.SameAs(rec, CheckStrict) {
+			return false
+		}
+		if (mine.Kind == KindInline || mine.Kind == KindSend || mine.Kind == KindByTag) && !sameStatuses(mine.Statuses, rec.Statuses) {
+			return false // an inline recorded with another value
+		}
+	}
+	updated := map[string][]Status{}
+	for id, mine := range r.open {
+		rec := byID[id]
+		if rec == nil {
+			return false // final and moved to a page: its last statuses are not here
+		}
+		if len(rec.Statuses) != len(mine.Statuses) {
+			updated[id] = rec.Statuses
+		}
+	}
+	// Every check passed: take the new statuses and the decided step.
+	for id, sts := range updated {
+		r.open[id].Statuses = slices.Clone(sts)
+	}
+	for id, c := range r.open {
+		if !mayChange(c) {
+			delete(r.open, id)
+		}
+	}
+	r.steps[r.pos+1] = st.copy()
+	r.task = t
+	r.newCmds, r.newStep, r.lastCmds, r.lastStep = nil, nil, nil, nil
+	return true
+}
+
+func sameStatuses(a, b []Status) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].State != b[i].State || a[i].Index != b[i].Index || !bytes.Equal(a[i].Value, b[i].Value) ||
+			(a[i].Error == nil) != (b[i].Error == nil) || (a[i].Error != nil && a[i].Error.Error() != b[i].Error.Error()) {
+			return false
+		}
+	}
+	return true
+}
