@@ -279,15 +279,48 @@ func (c *Client) load(ctx context.Context, workflowID string) (*core.WorkflowSta
 	if c.cfg.Store == nil {
 		return nil, fmt.Errorf("client %s: reading states needs a storage configuration", c.cfg.Name)
 	}
+	return LoadState(ctx, c.cfg.Store, workflowID)
+}
+
+// LoadState reads the stored state of an instance with its whole history:
+// the history pages a long run keeps apart are merged back in (see
+// core.ArchiveThreshold). An instance with no state is ErrWorkflowUnknown.
+func LoadState(ctx context.Context, kv storage.KeyValue, workflowID string) (*core.WorkflowState, error) {
 	// An unversioned read: served by the read cache when one is configured.
-	raw, err := storage.ReadValue(ctx, c.cfg.Store, core.StateKey(workflowID))
+	raw, err := storage.ReadValue(ctx, kv, core.StateKey(workflowID))
 	if err != nil {
 		return nil, fmt.Errorf("read state of %s: %w", workflowID, err)
 	}
 	if raw == nil {
 		return nil, &core.Error{Code: core.CodeWorkflowUnknown, WorkflowID: workflowID, Message: "no such workflow instance (never started, or past its retention)"}
 	}
-	return core.DecodeState(raw)
+	st, err := core.DecodeState(raw)
+	if err != nil {
+		return nil, err
+	}
+	keys := st.PageKeys()
+	if len(keys) == 0 {
+		return st, nil
+	}
+	entries, err := kv.GetMany(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("read the history pages of %s: %w", workflowID, err)
+	}
+	pages := make(map[string]*core.HistoryPage, len(keys))
+	for i, e := range entries {
+		if e.Version == 0 {
+			continue // MergePages names it
+		}
+		p, err := core.DecodePage(e.Value)
+		if err != nil {
+			return nil, err
+		}
+		pages[keys[i]] = p
+	}
+	if err := st.MergePages(pages); err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // ByTag sends cmd (CancelWorkflow, SendSignal, DispatchMethod,

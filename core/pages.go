@@ -187,3 +187,46 @@ func (run *MethodRun) Merge(pages []*HistoryPage) (*MethodRun, map[string]json.R
 	c.Pages = nil
 	return c, props, nil
 }
+
+// PageKeys lists the keys of every history page the state names.
+func (s *WorkflowState) PageKeys() []string {
+	var keys []string
+	for _, run := range s.Methods {
+		for _, p := range run.Pages {
+			keys = append(keys, p.Key)
+		}
+	}
+	return keys
+}
+
+// MergePages puts the history of the state's pages (given by key) back in
+// its method runs, and the properties values their steps resume with: the
+// state as it would be without pages, e.g. to describe or check it.
+func (s *WorkflowState) MergePages(pages map[string]*HistoryPage) error {
+	for i, run := range s.Methods {
+		if len(run.Pages) == 0 {
+			continue
+		}
+		list := make([]*HistoryPage, len(run.Pages))
+		for k, ref := range run.Pages {
+			if list[k] = pages[ref.Key]; list[k] == nil {
+				return fmt.Errorf("history page %s of %s is missing", ref.Key, s.WorkflowID)
+			}
+		}
+		merged, props, err := run.Merge(list)
+		if err != nil {
+			return err
+		}
+		// Merge keeps what a replay reads; the rest of the run stays.
+		full := *run
+		full.Commands, full.Steps, full.Current, full.Pages = merged.Commands, merged.Steps, merged.Current, nil
+		s.Methods[i] = &full
+		if len(props) > 0 && s.PropValues == nil {
+			s.PropValues = map[string]json.RawMessage{}
+		}
+		for h, v := range props {
+			s.PropValues[h] = v
+		}
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/client"
 	"github.com/weftio/weft/core"
 	"github.com/weftio/weft/examples"
 	"github.com/weftio/weft/internal/bootstrap"
@@ -126,6 +128,16 @@ func replayStored(ctx context.Context, reg *weft.Registry, open openStores, ids,
 				return fmt.Errorf("no stored state for instance %s (never started, past its retention, or another storage: check WEFT_STORAGE)", id)
 			}
 			return nil // a tag member whose state is gone: the tag engine forgets it later
+		}
+		if st, err := core.DecodeState(raw); err == nil && len(st.PageKeys()) > 0 {
+			// A long run: its settled history is in history pages.
+			full, err := client.LoadState(ctx, stores.KeyValue, id)
+			if err != nil {
+				return fmt.Errorf("read state of %s: %w", id, err)
+			}
+			if raw, err = json.Marshal(full); err != nil {
+				return err
+			}
 		}
 		rep.Merge(reg.CheckReplayJSON("storage:"+key, raw))
 		return nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/client"
 	"github.com/weftio/weft/core"
 	"github.com/weftio/weft/internal/sim"
 	"github.com/weftio/weft/storage/memory"
@@ -92,6 +93,20 @@ func TestLongRunsKeepTheirHistoryInPages(t *testing.T) {
 				held += p.Commands + p.Steps
 			}
 			t.Logf("%d pages holding %d entries; the state is %d bytes", len(run.Pages), held, len(raw))
+			// Read whole, the state shows the whole history, which replays.
+			whole, err := client.LoadState(context.Background(), store, "p1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m := whole.Method("p1"); len(m.Pages) != 0 || len(m.Commands) < steps || len(m.Steps) < steps {
+				t.Fatalf("the state read whole has %d commands, %d steps, %d pages", len(m.Commands), len(m.Steps), len(m.Pages))
+			}
+			if rep := pagesRegistry().CheckReplay(whole); !rep.OK() {
+				t.Fatalf("the whole history does not replay: %+v", rep.Problems)
+			}
+			if rep := pagesRegistry().CheckReplay(st); rep.OK() {
+				t.Fatal("the state without its pages replays, yet it lacks most of its history")
+			}
 			s.Send(core.Topic(core.PrefixWorkflowCmd, "PagesLoop"), "p1", &core.SendSignal{WorkflowID: "p1", Workflow: "PagesLoop", Channel: "sig", SignalID: "s-go", Data: []byte(`"go"`)})
 			s.RunAll()
 			checkCompleted(t, s, "p1", fmt.Sprint(want))
