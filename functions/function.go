@@ -25,7 +25,8 @@ type Function interface {
 	// Handle processes one envelope. An error means "retry later" unless
 	// it is permanent (see Permanent); a permanent error may come with
 	// outputs, which are published before the input is dead-lettered (so a
-	// caller can be told of the failure).
+	// caller can be told of the failure). An error wrapping ErrConflict
+	// (a versioned write lost a race) makes the input be handled again.
 	Handle(ctx context.Context, in core.Envelope) (Result, error)
 }
 
@@ -166,6 +167,9 @@ func ProcessEnvelope(ctx context.Context, fn Function, env core.Envelope, publis
 func ProcessEnvelopeTx(ctx context.Context, fn Function, env core.Envelope, publish Publisher, out *TxOutlet) error {
 	for attempt := 0; ; attempt++ {
 		res, err := fn.Handle(ctx, env)
+		if errors.Is(err, ErrConflict) && attempt < MaxConflictRetries {
+			continue // a versioned write within Handle lost a race
+		}
 		if err != nil {
 			if IsPermanent(err) && len(res.Outputs) > 0 {
 				if perr := publish(ctx, res.Outputs...); perr != nil {

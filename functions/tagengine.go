@@ -135,6 +135,11 @@ func (t *TagEngine) Handle(ctx context.Context, in core.Envelope) (Result, error
 		if err := t.cfg.Tags.Remove(ctx, key, []byte(m.WorkflowID)); err != nil {
 			return Result{}, Unavailable(fmt.Errorf("tag %s of %s: remove %s: %w", tag, workflow, m.WorkflowID, err))
 		}
+		if custom, _ := core.CustomIDTag([]string{tag}); custom != "" && t.cfg.Store != nil {
+			if err := t.releaseCustomID(ctx, workflow, tag, m.WorkflowID); err != nil {
+				return Result{}, err
+			}
+		}
 	case *core.DispatchWorkflowByCustomID:
 		if custom, err := core.CustomIDTag([]string{tag}); err != nil || custom == "" || m.Dispatch.WorkflowID == "" ||
 			(!m.WaitOnly && m.Dispatch.Method == "") {
@@ -145,6 +150,18 @@ func (t *TagEngine) Handle(ctx context.Context, in core.Envelope) (Result, error
 			return Result{}, Unavailable(fmt.Errorf("tag %s of %s: read: %w", tag, workflow, err))
 		}
 		ids := strs(page)
+		if len(ids) == 0 && !m.WaitOnly && t.cfg.Store != nil {
+			// Claimed with a versioned write: of two dispatches handled at
+			// once (two replicas, no per-key order), one starts the
+			// instance; the other finds the claim and attaches to it.
+			owner, err := t.claimCustomID(ctx, workflow, tag, m.Dispatch.WorkflowID)
+			if err != nil {
+				return Result{}, err
+			}
+			if owner != m.Dispatch.WorkflowID {
+				ids = []string{owner}
+			}
+		}
 		aliasKey := "customId-alias|" + workflow + "|" + m.Dispatch.WorkflowID
 		switch {
 		case t.cfg.Store == nil:
@@ -302,6 +319,48 @@ func (t *TagEngine) joined(in core.Envelope, rec delegatedRecord) (Result, error
 		outs = append(outs, core.EventOut(ev))
 	}
 	return t.result(in, outs)
+}
+
+func customIDClaimKey(workflow, tag string) string { return "customId-claim|" + workflow + "|" + tag }
+
+// claimCustomID makes id the instance holding a customId tag, unless
+// another holds it already; it returns the holder. A claim lost to a
+// concurrent one is a conflict: the input is handled again and finds it.
+func (t *TagEngine) claimCustomID(ctx context.Context, workflow, tag, id string) (string, error) {
+	key := customIDClaimKey(workflow, tag)
+	owner, version, err := t.cfg.Store.Get(ctx, key)
+	if err != nil {
+		return "", Unavailable(fmt.Errorf("customId claim of %s %s: %w", workflow, tag, err))
+	}
+	if version > 0 {
+		return string(owner), nil
+	}
+	if _, err := t.cfg.Store.Put(ctx, key, []byte(id), 0, 0); err != nil {
+		if errors.Is(err, storage.ErrVersionConflict) {
+			return "", fmt.Errorf("customId claim of %s %s: %w", workflow, tag, ErrConflict)
+		}
+		return "", Unavailable(fmt.Errorf("customId claim of %s %s: %w", workflow, tag, err))
+	}
+	return id, nil
+}
+
+// releaseCustomID frees a customId tag held by id (the instance ended).
+func (t *TagEngine) releaseCustomID(ctx context.Context, workflow, tag, id string) error {
+	key := customIDClaimKey(workflow, tag)
+	owner, version, err := t.cfg.Store.Get(ctx, key)
+	if err != nil {
+		return Unavailable(fmt.Errorf("customId claim of %s %s: %w", workflow, tag, err))
+	}
+	if version == 0 || string(owner) != id {
+		return nil // held by another instance, or released already
+	}
+	if err := t.cfg.Store.Delete(ctx, key, version); err != nil {
+		if errors.Is(err, storage.ErrVersionConflict) {
+			return fmt.Errorf("customId claim of %s %s: %w", workflow, tag, ErrConflict)
+		}
+		return Unavailable(fmt.Errorf("customId claim of %s %s: %w", workflow, tag, err))
+	}
+	return nil
 }
 
 func strs(bs [][]byte) []string {

@@ -236,3 +236,56 @@ func TestDelegatedConcurrentCompletionsAnswerOnce(t *testing.T) {
 		t.Fatalf("answers %v, want only the winner's \"second\"", answers)
 	}
 }
+
+// TestConcurrentCustomIDDispatchesStartOneInstance: two dispatches of one
+// customId handled at once by two replicas (no per-key order) both find
+// no instance; the claim lets one start it and the other attach to it.
+func TestConcurrentCustomIDDispatchesStartOneInstance(t *testing.T) {
+	ctx := context.Background()
+	store := &hookKV{KeyValue: memory.New()}
+	eng, err := functions.NewTagEngine(functions.TagEngineConfig{Workflows: []string{"W"}, Tags: memory.New(), Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dispatch := func(id string) core.Envelope {
+		return tagEnvelope(t, &core.DispatchWorkflowByCustomID{Tag: "customId:order-1", Dispatch: core.DispatchWorkflow{
+			WorkflowID: id, Workflow: "W", Method: "run", Tags: []string{"customId:order-1"}, Requester: &core.Requester{Client: "c-" + id}, ClientWaiting: true}}, "d-"+id)
+	}
+	started, waits := map[string]bool{}, map[string]string{}
+	publish := func(_ context.Context, envs ...core.Envelope) error {
+		for _, o := range envs {
+			m, err := core.DecodeMessage(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch m := m.(type) {
+			case *core.DispatchWorkflow:
+				started[m.WorkflowID] = true
+			case *core.WaitWorkflow:
+				waits[m.As] = m.WorkflowID
+			}
+		}
+		return nil
+	}
+	store.hook = func() { // b is handled between a's read and a's claim
+		if err := functions.ProcessEnvelope(ctx, eng, dispatch("b"), publish); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := functions.ProcessEnvelope(ctx, eng, dispatch("a"), publish); err != nil {
+		t.Fatal(err)
+	}
+	if len(started) != 1 || !started["b"] || waits["a"] != "b" {
+		t.Fatalf("started %v, waits %v: want only b started and a waiting for it", started, waits)
+	}
+	// Once b ends and releases the value, a new dispatch starts again.
+	if err := functions.ProcessEnvelope(ctx, eng, tagEnvelope(t, &core.RemoveTagFromWorkflow{Workflow: "W", Tag: "customId:order-1", WorkflowID: "b"}, "rm-b"), publish); err != nil {
+		t.Fatal(err)
+	}
+	if err := functions.ProcessEnvelope(ctx, eng, dispatch("c"), publish); err != nil {
+		t.Fatal(err)
+	}
+	if !started["c"] {
+		t.Fatalf("after the release, c did not start: started %v", started)
+	}
+}
