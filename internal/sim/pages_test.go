@@ -61,7 +61,7 @@ func pagesRegistry() *weft.Registry {
 var pagesSig = weft.NewChannel[string]("PagesLoop", "sig")
 
 func TestLongRunsKeepTheirHistoryInPages(t *testing.T) {
-	const steps = 700
+	const steps = 400
 	want := steps*(steps+1)/2 + 0 + 1001 + len("go")
 	for _, fast := range []bool{false, true} {
 		t.Run(fmt.Sprintf("fast=%v", fast), func(t *testing.T) {
@@ -130,7 +130,7 @@ func TestPagedHistoryIsTheSameOnBothPaths(t *testing.T) {
 	ref := variant{false, true}
 	for _, v := range []variant{ref, {false, false}, {true, true}, {true, false}} {
 		s := sim.New(t, pagesRegistry(), sim.Options{FastPath: v.fast, ReplayEveryTask: v.replay})
-		dispatch(s, "PagesLoop", "run", "p1", 300)
+		dispatch(s, "PagesLoop", "run", "p1", 200)
 		s.RunAll()
 		s.Send(core.Topic(core.PrefixWorkflowCmd, "PagesLoop"), "p1", &core.SendSignal{WorkflowID: "p1", Workflow: "PagesLoop", Channel: "sig", SignalID: "s-go", Data: []byte(`"go"`)})
 		s.RunAll()
