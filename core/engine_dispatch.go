@@ -133,15 +133,21 @@ func (e *engine) dispatchMethod(m *DispatchMethod) {
 	e.startMethod(run)
 }
 
-func (e *engine) waitWorkflow(m *WaitWorkflow) {
-	r := m.Requester
+// waiter returns who a WaitWorkflow is from, and the run id it knows the
+// method run by.
+func (m *WaitWorkflow) waiter() (r *Requester, as string) {
+	r, as = m.Requester, m.As
 	if r == nil {
 		r = &Requester{Client: m.Client}
 	}
-	as := m.As
 	if as == "" {
 		as = m.MethodRunID
 	}
+	return r, as
+}
+
+func (e *engine) waitWorkflow(m *WaitWorkflow) {
+	r, as := m.waiter()
 	if e.s == nil {
 		e.replyMissing(r, m.Client, m.Workflow, m.WorkflowID, as)
 		return
@@ -223,14 +229,7 @@ func (e *engine) refuse(msg Message, kind OutcomeKind, err *Error) {
 	case *DispatchMethod:
 		e.replyNone(m.Requester, waitingClient(m.Requester, m.ClientWaiting), kind, named(m.Method, m.MethodRunID))
 	case *WaitWorkflow:
-		r := m.Requester
-		if r == nil {
-			r = &Requester{Client: m.Client}
-		}
-		as := m.As
-		if as == "" {
-			as = m.MethodRunID
-		}
+		r, as := m.waiter()
 		e.replyNone(r, m.Client, kind, named("", as))
 	}
 }
