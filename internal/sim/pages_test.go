@@ -150,3 +150,34 @@ func TestPagedHistoryIsTheSameOnBothPaths(t *testing.T) {
 		t.Fatal("the last workflow task does not carry the whole history")
 	}
 }
+
+// TestPagedOutboxRepublishedAsFirstSent: when publishing after the write
+// fails, the workflow task kept (without its data) in the outbox of a paged
+// run is rebuilt, pages merged, byte for byte as first built.
+func TestPagedOutboxRepublishedAsFirstSent(t *testing.T) {
+	run := func(failAt int) *sim.Sim {
+		s := sim.New(t, pagesRegistry(), sim.Options{FailPublish: func(n int) bool { return n == failAt }})
+		dispatch(s, "PagesLoop", "run", "p1", 200)
+		s.RunAll()
+		return s
+	}
+	clean := run(-1)
+	if pages := clean.State("p1").Method("p1").Pages; len(pages) == 0 {
+		t.Fatal("setup: no history pages")
+	}
+	for failAt := 700; failAt < 706; failAt++ { // late in the run, once pages exist
+		s := run(failAt)
+		if len(s.DeadLetters) > 0 {
+			t.Fatalf("dead letters: %+v", s.DeadLetters)
+		}
+		want, got := byInstance(t, clean.WorkflowTasks)["p1"], byInstance(t, s.WorkflowTasks)["p1"]
+		if len(got) != len(want) {
+			t.Fatalf("publish %d failing: %d workflow tasks, want %d", failAt, len(got), len(want))
+		}
+		for i := range want {
+			if string(got[i].Task) != string(want[i].Task) {
+				t.Fatalf("publish %d failing: workflow task %d was sent with other data", failAt, i)
+			}
+		}
+	}
+}
