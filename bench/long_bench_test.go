@@ -25,14 +25,19 @@ var (
 
 // BenchmarkLongWorkflow runs one workflow calling a trivial task
 // -bench.long-steps times in a row, on the embedded runtime and on
-// pulsar + postgres (when its services are set), and reports the cost of
-// a step (from one task's start to the next one's) around steps 10, 1,000
-// and 10,000: with a history replayed or shipped whole at every step, it
-// would grow with the step number.
+// pulsar + postgres (when its services are set), with workflow tasks run
+// in the state engine (the fast path) or sent through the broker, and
+// reports the cost of a step (from one task's start to the next one's)
+// around steps 10, 1,000 and 10,000: with a history replayed or shipped
+// whole at every step, it would grow with the step number.
 func BenchmarkLongWorkflow(b *testing.B) {
-	for _, c := range [][2]string{{"memory", "memory"}, {"pulsar", "postgres"}} {
-		tr, st := c[0], c[1]
-		b.Run(tr+"+"+st, func(b *testing.B) {
+	for _, c := range [][3]string{{"memory", "memory", ""}, {"memory", "memory", "broker"}, {"pulsar", "postgres", ""}, {"pulsar", "postgres", "broker"}} {
+		tr, st, broker := c[0], c[1], c[2] == "broker"
+		name := tr + "+" + st
+		if broker {
+			name += "/broker-path"
+		}
+		b.Run(name, func(b *testing.B) {
 			n := *longSteps
 			starts := make([]atomic.Int64, n)
 			reg := weft.NewRegistry()
@@ -74,6 +79,7 @@ func BenchmarkLongWorkflow(b *testing.B) {
 				defer trans.Close()
 				o = embedded.Options{Store: stores.KeyValue, Tags: stores.KeySet, Transport: trans}
 			}
+			o.DisableFastPath = broker // workflow tasks through the broker, as with role binaries
 			rt, err := embedded.Start(ctx, reg, o)
 			if err != nil {
 				b.Fatal(err)
@@ -106,7 +112,7 @@ func BenchmarkLongWorkflow(b *testing.B) {
 					report += fmt.Sprintf("  step %d: %.3f ms", at, float64(d.Microseconds())/1000)
 				}
 			}
-			b.Logf("%s + %s: %d steps in %s (%.2f ms/step on average);%s", tr, st, n, wall.Round(time.Millisecond),
+			b.Logf("%s: %d steps in %s (%.2f ms/step on average);%s", name, n, wall.Round(time.Millisecond),
 				float64(wall.Microseconds())/1000/float64(n), report)
 		})
 	}

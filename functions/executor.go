@@ -10,6 +10,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/core"
+	"github.com/weftio/weft/storage"
 )
 
 // ExecutorConfig configures the executor role.
@@ -36,12 +37,17 @@ type ExecutorConfig struct {
 	// Runner runs workflow tasks (default: Registry, replaying each from
 	// the start); a *weft.Sessions resumes suspended runs instead.
 	Runner WorkflowRunner
+	// Store is the state engines' storage, from which the history pages a
+	// workflow task only names are read (see
+	// StateEngineConfig.HistoryByReference).
+	Store storage.KeyValue
 }
 
 // Executor is the executor role: it runs task attempts and workflow tasks
 // with user code and reports their outcome to the caller's state engine.
 type Executor struct {
-	cfg ExecutorConfig
+	cfg     ExecutorConfig
+	history *history // nil without a Store
 }
 
 // NewExecutor validates cfg and returns the role.
@@ -73,7 +79,11 @@ func NewExecutor(cfg ExecutorConfig) (*Executor, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Executor{cfg: cfg}, nil
+	x := &Executor{cfg: cfg}
+	if cfg.Store != nil {
+		x.history = newHistory(cfg.Store)
+	}
+	return x, nil
 }
 
 // Name implements Function.
@@ -139,12 +149,19 @@ func (x *Executor) Handle(ctx context.Context, in core.Envelope) (Result, error)
 		if m.Method == nil || m.WorkflowID == "" || m.TaskID == "" {
 			return Result{}, Permanent(fmt.Sprintf("ExecuteWorkflowTask %s names no workflow id, task id or method", in.ID), nil)
 		}
+		if len(m.Method.Pages) > 0 && x.history == nil {
+			return Result{}, Permanent(fmt.Sprintf("ExecuteWorkflowTask %s names history pages: this executor needs the workflow states' storage (ExecutorConfig.Store) to read them", in.ID), nil)
+		}
+		full := func() (*core.ExecuteWorkflowTask, error) { return x.history.expand(ctx, m, nil) }
 		var res core.Message
 		var err error
 		if x.cfg.Runner != nil {
-			res, err = x.cfg.Runner.RunWorkflowTask(m, nil)
-		} else {
+			res, err = x.cfg.Runner.RunWorkflowTask(m, full)
+		} else if m, err = full(); err == nil {
 			res, err = x.cfg.Registry.RunWorkflowTask(m)
+		}
+		if res == nil {
+			return Result{}, err // the history could not be read
 		}
 		if err != nil {
 			failure = Permanent(err.Error(), nil)

@@ -49,9 +49,20 @@ func (c *pageCache) put(key string, p *core.HistoryPage) {
 	c.order = append(c.order, key)
 }
 
-// loadPages returns the pages of refs: made by the handling under way
-// (fresh, not written yet), cached, or read from the store.
-func (e *StateEngine) loadPages(ctx context.Context, refs []core.PageRef, fresh []core.StoredPage) ([]*core.HistoryPage, error) {
+// history reads the history pages of method runs, for the state engine
+// and for executors given workflow tasks that only name them.
+type history struct {
+	store storage.KeyValue
+	pages pageCache
+}
+
+func newHistory(store storage.KeyValue) *history {
+	return &history{store: store, pages: pageCache{max: defaultPageCache}}
+}
+
+// load returns the pages of refs: made by the handling under way (fresh,
+// not written yet), cached, or read from the store.
+func (e *history) load(ctx context.Context, refs []core.PageRef, fresh []core.StoredPage) ([]*core.HistoryPage, error) {
 	out := make([]*core.HistoryPage, len(refs))
 	var missing []string
 	var at []int
@@ -69,7 +80,7 @@ func (e *StateEngine) loadPages(ctx context.Context, refs []core.PageRef, fresh 
 	if len(missing) == 0 {
 		return out, nil
 	}
-	entries, err := e.cfg.Store.GetMany(ctx, missing)
+	entries, err := e.store.GetMany(ctx, missing)
 	if err != nil {
 		return nil, Unavailable(fmt.Errorf("load history pages: %w", err))
 	}
@@ -90,11 +101,11 @@ func (e *StateEngine) loadPages(ctx context.Context, refs []core.PageRef, fresh 
 // expand returns t with its method run's whole history, its pages merged
 // in: what a replay, here or on an executor, needs. A run without pages
 // is returned as is; fresh are the pages the handling made so far.
-func (e *StateEngine) expand(ctx context.Context, t *core.ExecuteWorkflowTask, fresh []core.StoredPage) (*core.ExecuteWorkflowTask, error) {
+func (e *history) expand(ctx context.Context, t *core.ExecuteWorkflowTask, fresh []core.StoredPage) (*core.ExecuteWorkflowTask, error) {
 	if len(t.Method.Pages) == 0 {
 		return t, nil
 	}
-	pages, err := e.loadPages(ctx, t.Method.Pages, fresh)
+	pages, err := e.load(ctx, t.Method.Pages, fresh)
 	if err != nil {
 		return nil, err
 	}

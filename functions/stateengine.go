@@ -48,6 +48,13 @@ type StateEngineConfig struct {
 	// core.MaxEnvelopeSize). A workflow task whose result or history
 	// would not fit fails its method with ErrPayloadTooLarge.
 	MaxMessageSize int
+	// HistoryByReference sends workflow tasks through the broker with the
+	// part of the history the state holds, naming its history pages
+	// (core.ArchiveThreshold) instead of carrying them: the executors read
+	// them from the same storage (ExecutorConfig.Store), and only when
+	// they replay from the start, so a task costs the same at step 10,000
+	// as at step 10. Off, every task carries the whole history.
+	HistoryByReference bool
 	// MaxStateSize bounds a stored workflow state (0: what Store declares
 	// with storage.Limited, if anything; negative: no bound). A change
 	// that would take a state closer to it than a margin kept for
@@ -81,8 +88,8 @@ type StateEngine struct {
 	// oversized remembers the inputs whose state was too large to store,
 	// while they are handled again (see shrinking).
 	oversized oversizedInputs
-	// pages keeps history pages read (see expand).
-	pages pageCache
+	// history reads history pages (see expand).
+	history *history
 	// learned is the smallest state size the store refused (0: none yet),
 	// the limit of a store that declares none (see MaxStateSize).
 	learned atomic.Int64
@@ -125,7 +132,7 @@ func NewStateEngine(cfg StateEngineConfig) (*StateEngine, error) {
 		cfg.MaxStateSize = storage.MaxValueSize(cfg.Store)
 	}
 	return &StateEngine{cfg: cfg, cache: newStateCache(cfg.CacheSize), opts: core.ApplyOptions{Match: cfg.SignalMatcher},
-		pages: pageCache{max: defaultPageCache}}, nil
+		history: newHistory(cfg.Store)}, nil
 }
 
 // Name implements Function.
@@ -213,7 +220,11 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 	var res Result
 	if state != nil && len(state.Outbox) > 0 && !sent {
 		// Maybe never published (a crash after the write): send it again.
-		outbox, err := state.OutboxEnvelopes(func(t *core.ExecuteWorkflowTask) (*core.ExecuteWorkflowTask, error) { return e.expand(ctx, t, nil) })
+		expand := func(t *core.ExecuteWorkflowTask) (*core.ExecuteWorkflowTask, error) { return e.history.expand(ctx, t, nil) }
+		if e.cfg.HistoryByReference {
+			expand = nil // sent as it is
+		}
+		outbox, err := state.OutboxEnvelopes(expand)
 		if err != nil {
 			if IsUnavailable(err) {
 				return Result{}, err
@@ -316,9 +327,9 @@ func (e *StateEngine) runLocal(ctx context.Context, tr *core.Transition, in core
 				task = t
 				continue
 			}
-			if isTask {
+			if isTask && !e.cfg.HistoryByReference {
 				// Sent, the task carries the whole history, pages included.
-				if t, err = e.expand(ctx, t, tr.Pages); err != nil {
+				if t, err = e.history.expand(ctx, t, tr.Pages); err != nil {
 					return nil, false, err
 				}
 				o.Msg = t
@@ -345,7 +356,7 @@ func (e *StateEngine) runLocal(ctx context.Context, tr *core.Transition, in core
 		}
 		if res == nil {
 			ran++
-			res, err = e.cfg.Local.RunWorkflowTask(task, func() (*core.ExecuteWorkflowTask, error) { return e.expand(ctx, task, tr.Pages) })
+			res, err = e.cfg.Local.RunWorkflowTask(task, func() (*core.ExecuteWorkflowTask, error) { return e.history.expand(ctx, task, tr.Pages) })
 			if err != nil && res == nil {
 				return nil, false, err // its history could not be read
 			}

@@ -88,7 +88,7 @@ func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
 			local = rt.sessions
 		}
 		eng, err := functions.NewStateEngine(functions.StateEngineConfig{Workflows: wfs, Store: rt.Store, Local: local, Events: cfg.EventSink != nil,
-			MaxMessageSize: rt.Transport.Capabilities().MaxMessageSize,
+			MaxMessageSize: rt.Transport.Capabilities().MaxMessageSize, HistoryByReference: true,
 			Retention:      cfg.Retention, Logger: cfg.Logger})
 		if err != nil {
 			return nil, err
@@ -104,7 +104,7 @@ func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
 		fns = append(fns, tags)
 	}
 	ex, err := functions.NewExecutor(functions.ExecutorConfig{Registry: cfg.Registry, Logger: cfg.Logger, Events: cfg.EventSink != nil,
-		MaxMessageSize: rt.Transport.Capabilities().MaxMessageSize, Runner: rt.sessions})
+		MaxMessageSize: rt.Transport.Capabilities().MaxMessageSize, Runner: rt.sessions, Store: rt.Store})
 	if err != nil {
 		return nil, err
 	}

@@ -109,6 +109,51 @@ func (r recordingRunner) RunWorkflowTask(t *core.ExecuteWorkflowTask, full func(
 	return res, rerr
 }
 
+// wholeTask returns a workflow task's data with the history pages it names
+// merged in, as the fast path records it.
+func (s *Sim) wholeTask(data json.RawMessage) json.RawMessage {
+	m, err := core.DecodeMessage(core.Envelope{ID: "task", Type: (&core.ExecuteWorkflowTask{}).MessageType(), Data: data})
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	t := m.(*core.ExecuteWorkflowTask)
+	if len(t.Method.Pages) == 0 {
+		return data
+	}
+	var keys []string
+	for _, p := range t.Method.Pages {
+		keys = append(keys, p.Key)
+	}
+	entries, err := s.Store.GetMany(context.Background(), keys)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	var pages []*core.HistoryPage
+	for _, e := range entries {
+		p, err := core.DecodePage(e.Value)
+		if err != nil {
+			s.T.Fatal(err)
+		}
+		pages = append(pages, p)
+	}
+	run, props, err := t.Method.Merge(pages)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	t.Method = run
+	for h, v := range props {
+		if t.Props == nil {
+			t.Props = map[string]json.RawMessage{}
+		}
+		t.Props[h] = v
+	}
+	b, err := core.EncodeMessage(t)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	return b
+}
+
 // DeadLetter is a permanently failed input.
 type DeadLetter struct {
 	Env    core.Envelope
@@ -177,7 +222,7 @@ func New(t testing.TB, reg *weft.Registry, o Options) *Sim {
 		local = recordingRunner{runs: s.Sessions, sim: s}
 	}
 	s.engineCfg = functions.StateEngineConfig{Workflows: reg.Workflows(), Store: s.Store, Local: local, Clock: clock,
-		SignalMatcher: o.SignalMatcher, Events: o.Events, MaxMessageSize: o.MaxMessageSize}
+		SignalMatcher: o.SignalMatcher, Events: o.Events, MaxMessageSize: o.MaxMessageSize, HistoryByReference: true}
 	eng, err := functions.NewStateEngine(s.engineCfg)
 	if err != nil {
 		t.Fatal(err)
@@ -185,7 +230,7 @@ func New(t testing.TB, reg *weft.Registry, o Options) *Sim {
 	if o.Rand == nil {
 		o.Rand = func() float64 { return 0.5 }
 	}
-	ex, err := functions.NewExecutor(functions.ExecutorConfig{Registry: reg, Clock: clock, Rand: o.Rand, MaxMessageSize: o.MaxMessageSize, Runner: s.Sessions})
+	ex, err := functions.NewExecutor(functions.ExecutorConfig{Registry: reg, Clock: clock, Rand: o.Rand, MaxMessageSize: o.MaxMessageSize, Runner: s.Sessions, Store: s.Store})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +358,7 @@ func (s *Sim) handleBody(env core.Envelope, fn functions.Function, body []byte) 
 		for _, e := range envs {
 			ids = append(ids, e.ID)
 			if decoded.Type == (&core.ExecuteWorkflowTask{}).MessageType() && strings.HasPrefix(e.Type, "weft.engine.WorkflowTask") {
-				s.WorkflowTasks = append(s.WorkflowTasks, WorkflowTask{Task: decoded.Data, Result: e.Data})
+				s.WorkflowTasks = append(s.WorkflowTasks, WorkflowTask{Task: s.wholeTask(decoded.Data), Result: e.Data})
 			}
 		}
 		s.Publish(envs...)
