@@ -220,7 +220,9 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 	var res Result
 	if state != nil && len(state.Outbox) > 0 && !sent {
 		// Maybe never published (a crash after the write): send it again.
-		expand := func(t *core.ExecuteWorkflowTask) (*core.ExecuteWorkflowTask, error) { return e.history.expand(ctx, t, nil) }
+		expand := func(t *core.ExecuteWorkflowTask) (*core.ExecuteWorkflowTask, error) {
+			return e.history.expand(ctx, t, nil)
+		}
 		if e.cfg.HistoryByReference {
 			expand = nil // sent as it is
 		}

@@ -89,7 +89,7 @@ func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
 		}
 		eng, err := functions.NewStateEngine(functions.StateEngineConfig{Workflows: wfs, Store: rt.Store, Local: local, Events: cfg.EventSink != nil,
 			MaxMessageSize: rt.Transport.Capabilities().MaxMessageSize, HistoryByReference: true,
-			Retention:      cfg.Retention, Logger: cfg.Logger})
+			Retention: cfg.Retention, Logger: cfg.Logger})
 		if err != nil {
 			return nil, err
 		}
