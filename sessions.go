@@ -67,7 +67,7 @@ func (s *Sessions) RunWorkflowTask(t *core.ExecuteWorkflowTask, full func() (*co
 	if old := s.take(key); old != nil {
 		if old.v == v && old.c.r.Resume(t) {
 			old.keep.resume <- t
-			return s.keepIfParked(key, old, old.wait()), nil
+			return s.keepIfParked(key, old, old.wait(t)), nil
 		}
 		old.abandon()
 	}
@@ -87,7 +87,7 @@ func (s *Sessions) RunWorkflowTask(t *core.ExecuteWorkflowTask, full func() (*co
 	if failed != nil {
 		return failed, nil
 	}
-	return s.keepIfParked(key, rr, rr.wait()), nil
+	return s.keepIfParked(key, rr, rr.wait(t)), nil
 }
 
 // keepIfParked keeps rr under key when its code is parked, and returns

@@ -36,7 +36,7 @@ func (r *Registry) RunWorkflowTask(t *core.ExecuteWorkflowTask) (core.Message, e
 	if failed != nil {
 		return failed, nil
 	}
-	return rr.wait().msg, nil
+	return rr.wait(t).msg, nil
 }
 
 // HasWorkflowCode reports whether RunWorkflowTask can run t here.
@@ -179,7 +179,7 @@ func startReplay(t *core.ExecuteWorkflowTask, v *workflowVersion, m *workflowMet
 // wait waits for what the workflow task in progress produces, at most the
 // workflow task timeout. On a timeout the goroutine is abandoned: Go
 // cannot stop it, it stops at its next weft call.
-func (rr *replayRun) wait() replayEnd {
+func (rr *replayRun) wait(t *core.ExecuteWorkflowTask) replayEnd {
 	timer := time.NewTimer(rr.timeout)
 	defer timer.Stop()
 	select {
@@ -187,7 +187,8 @@ func (rr *replayRun) wait() replayEnd {
 		return end
 	case <-timer.C:
 		rr.abandon()
-		return replayEnd{msg: rr.c.r.Failed(methodError(rr.c.task, &core.Error{Code: core.CodeExecutorError,
+		// Built from t, not from the run: its goroutine may be using it.
+		return replayEnd{msg: core.FailedResult(t, rr.v.version, methodError(t, &core.Error{Code: core.CodeExecutorError,
 			Message: fmt.Sprintf("workflow task did not finish within %s", rr.timeout)}))}
 	}
 }
@@ -223,6 +224,7 @@ func (c *wfContext) park() bool {
 		return false
 	}
 	c.task = t
+	c.info.Tags, c.info.Meta = t.Tags, t.Meta // as a replay of t sees them
 	return true
 }
 

@@ -30,7 +30,7 @@ func (e *engine) workflowTaskCompleted(m *WorkflowTaskCompleted) error {
 	if !s.Pinned {
 		s.Version, s.Pinned = m.CodeVersion, true
 	}
-	run.LastTrigger = trigger
+	run.LastTrigger, run.LastTaskID = trigger, m.TaskID
 	run.Failure = nil
 	// The task ran through a currently failed step without failing: the
 	// workflow caught the error, which makes the failure final.

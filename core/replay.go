@@ -222,7 +222,11 @@ func (r *Replay) Completed(props json.RawMessage, returned bool, value json.RawM
 }
 
 // Failed builds the result of a workflow task whose method failed.
-func (r *Replay) Failed(err *Error) *WorkflowTaskFailed {
-	return &WorkflowTaskFailed{WorkflowID: r.task.WorkflowID, Workflow: r.task.Workflow, TaskID: r.task.TaskID,
-		MethodRunID: r.run.ID, CodeVersion: r.version, Error: err}
+func (r *Replay) Failed(err *Error) *WorkflowTaskFailed { return FailedResult(r.task, r.version, err) }
+
+// FailedResult is the result of workflow task t, run with code of the
+// given version, whose method failed with err.
+func FailedResult(t *ExecuteWorkflowTask, version int, err *Error) *WorkflowTaskFailed {
+	return &WorkflowTaskFailed{WorkflowID: t.WorkflowID, Workflow: t.Workflow, TaskID: t.TaskID,
+		MethodRunID: t.Method.ID, CodeVersion: version, Error: err}
 }

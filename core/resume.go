@@ -2,14 +2,21 @@ package core
 
 import (
 	"bytes"
+	"encoding/json"
 	"slices"
 )
 
-// mayChange reports whether a command's status can still change: it is
-// not final yet, or it is a reception, which takes signals while its
-// channel is open.
+// mayChange reports whether a command's record can still change: it is
+// not final yet, or it is a reception that can take more signals.
 func mayChange(c *Command) bool {
-	return c.Kind == KindReceive || !c.Latest().State.Terminal()
+	if c.Kind == KindReceive {
+		limit := c.Limit
+		if limit == 0 {
+			limit = 1 // as the state engine opens it
+		}
+		return limit < 0 || len(c.Statuses) < limit
+	}
+	return !c.Latest().State.Terminal()
 }
 
 func (c *Command) clone() *Command {
@@ -36,11 +43,18 @@ func (r *Replay) Retreat() { r.pos-- }
 // inline values) or the await is not decided in it.
 func (r *Replay) Resume(t *ExecuteWorkflowTask) bool {
 	run := t.Method
-	if run == nil || run.ID != r.run.ID || r.lastStep == nil || t.Index <= r.task.Index {
+	if run == nil || run.ID != r.run.ID || r.lastStep == nil || t.Index <= r.task.Index || run.LastTaskID != r.task.TaskID {
+		// Not the history that went on from this replay's last task (a
+		// result of another task was recorded: of another replica, or of a
+		// task dispatched by an engine that lost its write).
 		return false
 	}
+	// The await is the last position recorded, and now decided.
 	var st *Step
-	if run.Current != nil && run.Current.Position == r.pos+1 {
+	if run.Current != nil {
+		if run.Current.Position != r.pos+1 {
+			return false
+		}
 		st = run.Current
 	} else if k := len(run.Steps) - 1; k >= 0 && run.Steps[k].Position == r.pos+1 {
 		st = run.Steps[k]
@@ -51,6 +65,9 @@ func (r *Replay) Resume(t *ExecuteWorkflowTask) bool {
 	byPos := make(map[int]*Command, len(run.Commands))
 	byID := make(map[string]*Command, len(run.Commands))
 	for _, c := range run.Commands {
+		if c.Position > r.pos {
+			return false // recorded past the await: another history
+		}
 		byPos[c.Position] = c
 		byID[c.ID] = c
 	}
@@ -63,19 +80,23 @@ func (r *Replay) Resume(t *ExecuteWorkflowTask) bool {
 			return false // an inline recorded with another value
 		}
 	}
-	updated := map[string][]Status{}
+	updated := map[string]*Command{}
 	for id, mine := range r.open {
 		rec := byID[id]
 		if rec == nil {
 			return false // final and moved to a page: its last statuses are not here
 		}
-		if len(rec.Statuses) != len(mine.Statuses) {
-			updated[id] = rec.Statuses
+		if len(rec.Statuses) < len(mine.Statuses) || !sameStatuses(mine.Statuses, rec.Statuses[:len(mine.Statuses)]) {
+			return false // what this replay saw is not what was recorded
+		}
+		if len(rec.Statuses) != len(mine.Statuses) || rec.RetrySeq != mine.RetrySeq {
+			updated[id] = rec
 		}
 	}
-	// Every check passed: take the new statuses and the decided step.
-	for id, sts := range updated {
-		r.open[id].Statuses = slices.Clone(sts)
+	// Every check passed: take the new records and the decided step. A
+	// record is overwritten in place: the code's deferreds point to it.
+	for id, rec := range updated {
+		*r.open[id] = *rec.clone()
 	}
 	for id, c := range r.open {
 		if !mayChange(c) {
@@ -88,15 +109,16 @@ func (r *Replay) Resume(t *ExecuteWorkflowTask) bool {
 	return true
 }
 
+// sameStatuses reports whether two status histories are the same, as
+// recorded (every field, errors whole).
 func sameStatuses(a, b []Status) bool {
 	if len(a) != len(b) {
 		return false
 	}
-	for i := range a {
-		if a[i].State != b[i].State || a[i].Index != b[i].Index || !bytes.Equal(a[i].Value, b[i].Value) ||
-			(a[i].Error == nil) != (b[i].Error == nil) || (a[i].Error != nil && a[i].Error.Error() != b[i].Error.Error()) {
-			return false
-		}
+	if len(a) == 0 {
+		return true
 	}
-	return true
+	x, errx := json.Marshal(a)
+	y, erry := json.Marshal(b)
+	return errx == nil && erry == nil && bytes.Equal(x, y)
 }

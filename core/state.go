@@ -94,6 +94,9 @@ type MethodRun struct {
 	// LastTrigger is the trigger instant of the method's last workflow task,
 	// reused by RetryWorkflowTask so command ids do not change.
 	LastTrigger time.Time `json:"lastTrigger,omitzero"`
+	// LastTaskID is the workflow task whose result was recorded last: the
+	// history goes on from what that task saw (see Replay.Resume).
+	LastTaskID string `json:"lastTaskId,omitempty"`
 }
 
 // Attached is a requester waiting for a method run it did not start.
@@ -273,7 +276,7 @@ func (s *WorkflowState) OutboxEnvelopes(expand func(*ExecuteWorkflowTask) (*Exec
 // shared.
 func (m *MethodRun) ReplayCopy() *MethodRun {
 	c := &MethodRun{ID: m.ID, Name: m.Name, Input: m.Input, IndexAtStart: m.IndexAtStart, StartedAt: m.StartedAt,
-		PropsAtStart: m.PropsAtStart, Returned: m.Returned, Value: m.Value, LastTrigger: m.LastTrigger,
+		PropsAtStart: m.PropsAtStart, Returned: m.Returned, Value: m.Value, LastTrigger: m.LastTrigger, LastTaskID: m.LastTaskID,
 		Pages: append([]PageRef(nil), m.Pages...)}
 	c.Commands = make([]*Command, len(m.Commands))
 	for i, cmd := range m.Commands {
