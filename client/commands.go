@@ -217,7 +217,7 @@ func (c *Client) CompleteTimers(ctx context.Context, workflow, workflowID, metho
 // Describe returns the stored state of an instance as JSON (live state or
 // result record). It needs Config.Store.
 func (c *Client) Describe(ctx context.Context, workflowID string) (json.RawMessage, error) {
-	st, err := c.load(ctx, workflowID)
+	st, err := c.load(ctx, workflowID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +240,7 @@ var ErrNotEnded = &core.Error{Code: "not_ended", Message: "the workflow instance
 // ReadResult reads the result record of an ended instance (kept for the
 // retention period). It needs Config.Store.
 func (c *Client) ReadResult(ctx context.Context, workflowID string) (*Result, error) {
-	st, err := c.load(ctx, workflowID)
+	st, err := c.load(ctx, workflowID, false)
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +261,7 @@ func (c *Client) checkIDFree(ctx context.Context, workflow, id string) error {
 	if c.cfg.Store == nil {
 		return nil
 	}
-	st, err := c.load(ctx, id)
+	st, err := c.load(ctx, id, false)
 	if errors.Is(err, core.ErrWorkflowUnknown) {
 		return nil
 	}
@@ -275,52 +275,84 @@ func (c *Client) checkIDFree(ctx context.Context, workflow, id string) error {
 	return nil
 }
 
-func (c *Client) load(ctx context.Context, workflowID string) (*core.WorkflowState, error) {
+// load reads the state of an instance, with its whole history if whole
+// (see LoadState), else as stored.
+func (c *Client) load(ctx context.Context, workflowID string, whole bool) (*core.WorkflowState, error) {
 	if c.cfg.Store == nil {
 		return nil, fmt.Errorf("client %s: reading states needs a storage configuration", c.cfg.Name)
 	}
-	return LoadState(ctx, c.cfg.Store, workflowID)
+	if whole {
+		return LoadState(ctx, c.cfg.Store, workflowID)
+	}
+	// An unversioned read: served by the read cache when one is configured.
+	raw, err := storage.ReadValue(ctx, c.cfg.Store, core.StateKey(workflowID))
+	if err != nil {
+		return nil, fmt.Errorf("read state of %s: %w", workflowID, err)
+	}
+	return decodeStored(workflowID, raw)
+}
+
+func decodeStored(workflowID string, raw []byte) (*core.WorkflowState, error) {
+	if raw == nil {
+		return nil, &core.Error{Code: core.CodeWorkflowUnknown, WorkflowID: workflowID, Message: "no such workflow instance (never started, or past its retention)"}
+	}
+	return core.DecodeState(raw)
 }
 
 // LoadState reads the stored state of an instance with its whole history:
 // the history pages a long run keeps apart are merged back in (see
 // core.ArchiveThreshold). An instance with no state is ErrWorkflowUnknown.
+// The state and its pages are read one after the other: should the run
+// move on meanwhile (its pages gone with it), the state is read again.
 func LoadState(ctx context.Context, kv storage.KeyValue, workflowID string) (*core.WorkflowState, error) {
-	// An unversioned read: served by the read cache when one is configured.
+	// First an unversioned read, served by the read cache when there is
+	// one; then, when its pages are gone, versioned reads, which never are.
 	raw, err := storage.ReadValue(ctx, kv, core.StateKey(workflowID))
-	if err != nil {
-		return nil, fmt.Errorf("read state of %s: %w", workflowID, err)
-	}
-	if raw == nil {
-		return nil, &core.Error{Code: core.CodeWorkflowUnknown, WorkflowID: workflowID, Message: "no such workflow instance (never started, or past its retention)"}
-	}
-	st, err := core.DecodeState(raw)
-	if err != nil {
-		return nil, err
-	}
-	keys := st.PageKeys()
-	if len(keys) == 0 {
-		return st, nil
-	}
-	entries, err := kv.GetMany(ctx, keys)
-	if err != nil {
-		return nil, fmt.Errorf("read the history pages of %s: %w", workflowID, err)
-	}
-	pages := make(map[string]*core.HistoryPage, len(keys))
-	for i, e := range entries {
-		if e.Version == 0 {
-			continue // MergePages names it
+	for attempt := 0; ; attempt++ {
+		if err != nil {
+			return nil, fmt.Errorf("read state of %s: %w", workflowID, err)
 		}
-		p, err := core.DecodePage(e.Value)
+		st, err := decodeStored(workflowID, raw)
 		if err != nil {
 			return nil, err
 		}
+		pages, missing, err := readPages(ctx, kv, st.PageKeys())
+		if err != nil {
+			return nil, fmt.Errorf("read the history pages of %s: %w", workflowID, err)
+		}
+		if !missing || attempt == 3 {
+			if err := st.MergePages(pages); err != nil {
+				return nil, err
+			}
+			return st, nil
+		}
+		raw, _, err = kv.Get(ctx, core.StateKey(workflowID))
+	}
+}
+
+// readPages reads and decodes the pages of keys; missing reports one gone.
+func readPages(ctx context.Context, kv storage.KeyValue, keys []string) (map[string]*core.HistoryPage, bool, error) {
+	pages := make(map[string]*core.HistoryPage, len(keys))
+	if len(keys) == 0 {
+		return pages, false, nil
+	}
+	entries, err := kv.GetMany(ctx, keys)
+	if err != nil {
+		return nil, false, err
+	}
+	missing := false
+	for i, e := range entries {
+		if e.Version == 0 {
+			missing = true
+			continue
+		}
+		p, err := core.DecodePage(e.Value)
+		if err != nil {
+			return nil, false, err
+		}
 		pages[keys[i]] = p
 	}
-	if err := st.MergePages(pages); err != nil {
-		return nil, err
-	}
-	return st, nil
+	return pages, missing, nil
 }
 
 // ByTag sends cmd (CancelWorkflow, SendSignal, DispatchMethod,

@@ -126,6 +126,9 @@ func (e *engine) signalSeen(id string) bool {
 		return true
 	}
 	for _, run := range e.s.Methods {
+		if slices.Contains(run.ArchivedSignals, id) {
+			return true
+		}
 		for _, c := range run.Commands {
 			if c.Kind != KindReceive {
 				continue

@@ -100,11 +100,22 @@ func (e *engine) archive() {
 		page := &HistoryPage{V: PageSchemaVersion, WorkflowID: s.WorkflowID, MethodRunID: run.ID, Steps: run.Steps}
 		kept := make([]*Command, 0, len(run.Commands))
 		for _, c := range run.Commands {
-			if e.settled(run, c, waited) {
-				page.Commands = append(page.Commands, c)
-			} else {
+			if !e.settled(run, c, waited) {
 				kept = append(kept, c)
+				continue
 			}
+			page.Commands = append(page.Commands, c)
+			run.ArchivedThrough = max(run.ArchivedThrough, c.Position+1)
+			if c.Kind == KindReceive {
+				for _, st := range c.Statuses {
+					if st.SignalID != "" {
+						run.ArchivedSignals = append(run.ArchivedSignals, st.SignalID)
+					}
+				}
+			}
+		}
+		for _, st := range run.Steps {
+			run.ArchivedThrough = max(run.ArchivedThrough, st.Position+1)
 		}
 		for _, st := range run.Steps {
 			if h := st.PropsAtEnd; h != "" {
@@ -123,6 +134,19 @@ func (e *engine) archive() {
 		e.pages = append(e.pages, StoredPage{Key: key, Value: b, Page: page})
 		run.Pages = append(run.Pages, PageRef{Key: key, Commands: len(page.Commands), Steps: len(page.Steps)})
 		run.Commands, run.Steps = kept, nil
+		e.refreshTaskProps(run)
+	}
+}
+
+// refreshTaskProps rebuilds the properties of a workflow task of run
+// dispatched in this transition, once run's steps went to a page: the
+// task names the properties of the steps still in the state, as a task
+// rebuilt from the stored state does (see OutboxEnvelopes).
+func (e *engine) refreshTaskProps(run *MethodRun) {
+	for _, o := range e.out {
+		if t, ok := o.Msg.(*ExecuteWorkflowTask); ok && t.Method == run {
+			t.Props = e.s.runningTask(run).Props
+		}
 	}
 }
 

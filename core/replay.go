@@ -212,7 +212,8 @@ func (r *Replay) Completed(props json.RawMessage, returned bool, value json.RawM
 	if r.newStep != nil {
 		seen := map[string]bool{}
 		r.newStep.Node.leaves(func(id string) {
-			if c := r.byID[id]; c != nil && !seen[id] && !slices.Contains(r.newCmds, c) && c.Latest().State.Terminal() {
+			// Only those that may be in a page: the state has the others.
+			if c := r.byID[id]; c != nil && !seen[id] && c.Position < r.run.ArchivedThrough && !slices.Contains(r.newCmds, c) && c.Latest().State.Terminal() {
 				seen[id] = true
 				res.StepCommands = append(res.StepCommands, c.clone())
 			}

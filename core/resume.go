@@ -104,6 +104,7 @@ func (r *Replay) Resume(t *ExecuteWorkflowTask) bool {
 		}
 	}
 	r.steps[r.pos+1] = st.copy()
+	r.run.ArchivedThrough = run.ArchivedThrough // for StepCommands
 	r.task = t
 	r.newCmds, r.newStep, r.lastCmds, r.lastStep = nil, nil, nil, nil
 	return true

@@ -97,6 +97,12 @@ type MethodRun struct {
 	// LastTaskID is the workflow task whose result was recorded last: the
 	// history goes on from what that task saw (see Replay.Resume).
 	LastTaskID string `json:"lastTaskId,omitempty"`
+	// ArchivedThrough bounds the positions that may be in history pages:
+	// all of them are below it (0: none is).
+	ArchivedThrough int `json:"archivedThrough,omitempty"`
+	// ArchivedSignals are the ids of the signals received by receptions
+	// moved to history pages: a late duplicate is still recognised.
+	ArchivedSignals []string `json:"archivedSignals,omitempty"`
 }
 
 // Attached is a requester waiting for a method run it did not start.
@@ -277,6 +283,7 @@ func (s *WorkflowState) OutboxEnvelopes(expand func(*ExecuteWorkflowTask) (*Exec
 func (m *MethodRun) ReplayCopy() *MethodRun {
 	c := &MethodRun{ID: m.ID, Name: m.Name, Input: m.Input, IndexAtStart: m.IndexAtStart, StartedAt: m.StartedAt,
 		PropsAtStart: m.PropsAtStart, Returned: m.Returned, Value: m.Value, LastTrigger: m.LastTrigger, LastTaskID: m.LastTaskID,
+		ArchivedThrough: m.ArchivedThrough,
 		Pages: append([]PageRef(nil), m.Pages...)}
 	c.Commands = make([]*Command, len(m.Commands))
 	for i, cmd := range m.Commands {

@@ -157,10 +157,18 @@ func (x *Executor) Handle(ctx context.Context, in core.Envelope) (Result, error)
 		var err error
 		if x.cfg.Runner != nil {
 			res, err = x.cfg.Runner.RunWorkflowTask(m, full)
-		} else if m, err = full(); err == nil {
-			res, err = x.cfg.Registry.RunWorkflowTask(m)
+		} else if whole, ferr := full(); ferr != nil {
+			err = ferr
+		} else {
+			res, err = x.cfg.Registry.RunWorkflowTask(whole)
 		}
 		if res == nil {
+			if errors.Is(err, errPageGone) && x.stale(ctx, m) {
+				// The run moved on or ended (its pages went with it): a late
+				// copy of a task whose result would be stale anyway.
+				x.cfg.Logger.Info("stale workflow task dropped", "workflow", m.Workflow, "id", m.WorkflowID, "task", m.TaskID)
+				return Result{}, nil
+			}
 			return Result{}, err // the history could not be read
 		}
 		if err != nil {
@@ -220,6 +228,20 @@ func outputName(o core.TaskOutcome) string {
 		return "failure"
 	}
 	return "result"
+}
+
+// stale reports whether workflow task t is no longer the one running on
+// its instance, as stored: the instance is gone or ended, or runs another.
+func (x *Executor) stale(ctx context.Context, t *core.ExecuteWorkflowTask) bool {
+	raw, version, err := x.cfg.Store.Get(ctx, core.StateKey(t.WorkflowID))
+	if err != nil {
+		return false
+	}
+	if version == 0 {
+		return true
+	}
+	st, err := core.DecodeState(raw)
+	return err == nil && (st.Result != nil || st.Running == nil || st.Running.ID != t.TaskID)
 }
 
 func (x *Executor) envelopes(in core.Envelope, outs []core.Out, now time.Time) ([]core.Envelope, error) {

@@ -3,6 +3,7 @@ package functions
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,6 +12,9 @@ import (
 	"github.com/weftio/weft/core"
 	"github.com/weftio/weft/storage"
 )
+
+// errPageGone: a history page named is not stored (any more).
+var errPageGone = errors.New("history page gone")
 
 // pageCache keeps decoded history pages. Pages never change once written
 // (their key names their content), so a cached page is always right; the
@@ -86,7 +90,7 @@ func (e *history) load(ctx context.Context, refs []core.PageRef, fresh []core.St
 	}
 	for k, ent := range entries {
 		if ent.Version == 0 {
-			return nil, Permanent("stored state names a history page that is gone", fmt.Errorf("page %s", missing[k]))
+			return nil, Permanent("stored state names a history page that is gone", fmt.Errorf("page %s: %w", missing[k], errPageGone))
 		}
 		p, err := core.DecodePage(ent.Value)
 		if err != nil {

@@ -401,14 +401,20 @@ type stateWrite struct {
 }
 
 // save writes w at once; a non-nil hook runs in the same transaction (the
-// store must then be a storage.TxKeyValue). A state over MaxStateSize,
-// less a margin unless the change was shrunk, is not written
-// (stateTooLarge).
+// store must then be a storage.TxKeyValue). A state or page over
+// MaxStateSize, less a margin unless the change was shrunk, is not
+// written (stateTooLarge).
 func (e *StateEngine) save(ctx context.Context, w stateWrite, hook storage.TxHook) ([]byte, error) {
 	key, s, version, shrunk := w.key, w.state, w.version, w.shrunk
 	b, err := core.EncodeState(s)
 	if err != nil {
 		return nil, fmt.Errorf("encode state of %s: %w", s.WorkflowID, err)
+	}
+	// The largest value written: the state, or a history page, which
+	// holds what the state held before (as large, at worst).
+	largest := len(b)
+	for _, p := range w.pages {
+		largest = max(largest, len(p.Value))
 	}
 	limit := e.cfg.MaxStateSize
 	if l := int(e.learned.Load()); l > 0 && (limit <= 0 || l < limit) {
@@ -419,8 +425,8 @@ func (e *StateEngine) save(ctx context.Context, w stateWrite, hook storage.TxHoo
 		if shrunk {
 			margin = 0
 		}
-		if len(b) > limit-margin {
-			return nil, &stateTooLarge{size: len(b), err: fmt.Errorf("save state of %s: the storage takes %d bytes, less %d kept to record failures",
+		if largest > limit-margin {
+			return nil, &stateTooLarge{size: largest, err: fmt.Errorf("save state of %s: the storage takes %d bytes, less %d kept to record failures",
 				s.WorkflowID, limit, stateMargin(limit))}
 		}
 	}
@@ -449,10 +455,11 @@ func (e *StateEngine) save(ctx context.Context, w stateWrite, hook storage.TxHoo
 		case errors.Is(err, storage.ErrVersionConflict):
 			return nil, fmt.Errorf("save state of %s: %w", s.WorkflowID, ErrConflict)
 		case errors.Is(err, storage.ErrTooLarge):
-			// Learnt: later states keep below it, with a margin to fail in.
-			for l := e.learned.Load(); (l == 0 || int64(len(b)) < l) && !e.learned.CompareAndSwap(l, int64(len(b))); l = e.learned.Load() {
+			// Learnt: later writes keep below the largest value refused,
+			// with a margin to fail in.
+			for l := e.learned.Load(); (l == 0 || int64(largest) < l) && !e.learned.CompareAndSwap(l, int64(largest)); l = e.learned.Load() {
 			}
-			return nil, &stateTooLarge{size: len(b), err: fmt.Errorf("save state of %s: %w", s.WorkflowID, err)}
+			return nil, &stateTooLarge{size: largest, err: fmt.Errorf("save state of %s: %w", s.WorkflowID, err)}
 		}
 		return nil, Unavailable(fmt.Errorf("save state of %s: %w", s.WorkflowID, err))
 	}
