@@ -284,7 +284,7 @@ func (m *MethodRun) ReplayCopy() *MethodRun {
 	c := &MethodRun{ID: m.ID, Name: m.Name, Input: m.Input, IndexAtStart: m.IndexAtStart, StartedAt: m.StartedAt,
 		PropsAtStart: m.PropsAtStart, Returned: m.Returned, Value: m.Value, LastTrigger: m.LastTrigger, LastTaskID: m.LastTaskID,
 		ArchivedThrough: m.ArchivedThrough,
-		Pages: append([]PageRef(nil), m.Pages...)}
+		Pages:           append([]PageRef(nil), m.Pages...)}
 	c.Commands = make([]*Command, len(m.Commands))
 	for i, cmd := range m.Commands {
 		cc := *cmd
