@@ -58,6 +58,22 @@ func (n StepNode) writeCanonical(b *strings.Builder) {
 	b.WriteByte(')')
 }
 
+// equal reports whether two trees are the same (as Hash sees them).
+func (n StepNode) equal(o StepNode) bool {
+	if n.Op != o.Op || len(n.Children) != len(o.Children) {
+		return false
+	}
+	if n.Op == OpID {
+		return n.CommandID == o.CommandID && n.AwaitIndex == o.AwaitIndex
+	}
+	for i := range n.Children {
+		if !n.Children[i].equal(o.Children[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 // Outcome is the evaluation of a step: its state (StateOngoing = waiting),
 // value or error, the Or winner (position of the winning child, -1 if none)
 // and the logical index at which it was decided.
