@@ -47,6 +47,13 @@ type WorkflowState struct {
 	// The envelope of the running workflow task is kept without its data,
 	// which this state holds already (see CompactOutbox).
 	Outbox []Envelope `json:"outbox,omitempty"`
+	// Carried are outboxes of earlier handlings that a handling of another
+	// input found without knowing whether they went out (after a restart,
+	// say): each is published again only if its own input comes again,
+	// which it does, at least once, if it was not acknowledged, that is if
+	// the outbox may not have gone out; otherwise it is forgotten after a
+	// while (see the state engine).
+	Carried []OutboxBatch `json:"carried,omitempty"`
 	// Buffer holds messages that arrived while a workflow task ran.
 	Buffer []Buffered `json:"buffer,omitempty"`
 	// Ended keeps the outcome of every method run that ended, so late
@@ -308,4 +315,19 @@ func (s *Step) copy() *Step {
 		c.Outcome = &o
 	}
 	return &c
+}
+
+// OutboxBatch is the outbox a handling of input InputID wrote at Written.
+type OutboxBatch struct {
+	InputID   string     `json:"inputId"`
+	Written   time.Time  `json:"written"`
+	Envelopes []Envelope `json:"envelopes"`
+}
+
+// OutboxWriter is the input whose handling wrote the state's Outbox.
+func (s *WorkflowState) OutboxWriter() string {
+	if s.LastInputID != "" {
+		return s.LastInputID
+	}
+	return s.LastMessageID
 }

@@ -218,24 +218,11 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 		}
 	}
 	var res Result
-	if state != nil && len(state.Outbox) > 0 && !sent {
-		// Maybe never published (a crash after the write): send it again.
-		expand := func(t *core.ExecuteWorkflowTask) (*core.ExecuteWorkflowTask, error) {
-			return e.history.expand(ctx, t, nil)
-		}
-		if e.cfg.HistoryByReference {
-			expand = nil // sent as it is
-		}
-		outbox, err := state.OutboxEnvelopes(expand)
-		if err != nil {
-			if IsUnavailable(err) {
-				return Result{}, err
-			}
-			return Result{}, Permanent("stored outbox cannot be rebuilt", err)
-		}
-		res.Outputs = append(res.Outputs, outbox...)
-	}
 	now := e.cfg.Clock()
+	carried, resent, err := e.outboxes(ctx, state, sent, input.ID, now, &res)
+	if err != nil {
+		return Result{}, err
+	}
 	shrink := e.oversized.get(input.ID)
 	if shrink.level > 0 {
 		if r, refused := e.shrinking(&input, shrink, now); refused {
@@ -258,7 +245,7 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 		res.Outputs = append(res.Outputs, outs...)
 		if state != nil {
 			e.cache.put(id, raw, state, sent || len(state.Outbox) == 0)
-			if len(res.Outputs) > 0 && !sent {
+			if resent {
 				// Once republished here, the outbox need not go out again.
 				res.Done = func() { e.cache.markSent(id, raw) }
 			}
@@ -266,6 +253,7 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 		return res, nil
 	}
 	final.Outbox, res.After = final.CompactOutbox(outs), outs
+	final.Carried = carried
 	if local {
 		// Duplicates of the input come, not of the local results; the last
 		// of those stays LastMessageID, as on the broker path, where it is
@@ -275,7 +263,7 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 	var written []byte
 	saved := func(b []byte, err error) error {
 		if err != nil {
-			if version > 0 {
+			if version > 0 && (sent || resent || len(state.Outbox) == 0) {
 				e.cache.keepSent(id, raw) // published before this commit
 			}
 			return e.oversized.tooLarge(input.ID, shrink, err)
@@ -308,6 +296,60 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 	}
 	res.Done = func() { e.cache.markSent(id, written) }
 	return res, nil
+}
+
+// Outboxes carried in a state are kept at most carryFor and maxCarried.
+const (
+	carryFor   = time.Hour
+	maxCarried = 8
+)
+
+// outboxes decides what a handling of input publishes again of the stored
+// state's outboxes, into res.Outputs, and returns those the new state
+// carries. The state's own outbox is published again only when it is not
+// known to be out and the input is the one that wrote it, come again: its
+// handling may have stopped after the write. Not known to be out and
+// found by another input (after a restart, typically), it is carried: an
+// input whose handling did not finish is delivered again, and its outbox
+// goes out then; carried, an outbox nobody comes back for is forgotten
+// after carryFor. So a restart publishes nothing twice, and an outbox
+// that may not have gone out is never lost.
+func (e *StateEngine) outboxes(ctx context.Context, state *core.WorkflowState, sent bool, inputID string, now time.Time, res *Result) (carried []core.OutboxBatch, resent bool, err error) {
+	if state == nil {
+		return nil, false, nil
+	}
+	if len(state.Outbox) > 0 && !sent {
+		expand := func(t *core.ExecuteWorkflowTask) (*core.ExecuteWorkflowTask, error) {
+			return e.history.expand(ctx, t, nil)
+		}
+		if e.cfg.HistoryByReference {
+			expand = nil // sent as it is
+		}
+		outbox, err := state.OutboxEnvelopes(expand)
+		if err != nil {
+			if IsUnavailable(err) {
+				return nil, false, err
+			}
+			return nil, false, Permanent("stored outbox cannot be rebuilt", err)
+		}
+		if state.OutboxWriter() == inputID {
+			res.Outputs = append(res.Outputs, outbox...)
+			resent = true
+		} else {
+			carried = append(carried, core.OutboxBatch{InputID: state.OutboxWriter(), Written: state.UpdatedAt, Envelopes: outbox})
+		}
+	}
+	for _, b := range state.Carried {
+		switch {
+		case b.InputID == inputID:
+			res.Outputs = append(res.Outputs, b.Envelopes...)
+		case now.Sub(b.Written) < carryFor && len(carried) < maxCarried:
+			carried = append(carried, b)
+		default:
+			e.cfg.Logger.Debug("carried outbox forgotten: its input never came back", "workflow", state.WorkflowName, "id", state.WorkflowID, "input", b.InputID)
+		}
+	}
+	return carried, resent, nil
 }
 
 // runLocal turns a transition's outputs into envelopes, running in this
