@@ -43,6 +43,7 @@ type Client struct {
 	mu      sync.Mutex
 	waiters map[string][]chan *core.MethodOutcome
 	closed  bool
+	health  error // why the listener hears nothing now, if it does not
 }
 
 // New creates a client and starts listening on its response topic.
@@ -79,23 +80,61 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.closed = true
+	sub := c.sub
 	c.mu.Unlock()
 	c.cancel()
-	err := c.sub.Close()
+	err := sub.Close()
 	<-c.done
+	if errors.Is(err, transport.ErrClosed) {
+		err = nil // the transport went first
+	}
 	return err
 }
 
+// Receive errors are retried after a pause growing up to maxListenPause,
+// so an outage of the broker (or of pgqueue's database) does not spin.
+const (
+	minListenPause = 50 * time.Millisecond
+	maxListenPause = 5 * time.Second
+)
+
+// listen hands the answers on the response topic to their waiters until
+// the client closes. A receive error (the broker or its database away for
+// a while) is retried with backoff, a subscription closed under it is
+// made again: the client goes on hearing answers once the outage ends,
+// and Healthy says what is wrong meanwhile.
 func (c *Client) listen(ctx context.Context) {
 	defer close(c.done)
+	pause := minListenPause
 	for {
-		d, err := c.sub.Receive(ctx)
+		c.mu.Lock()
+		sub := c.sub
+		c.mu.Unlock()
+		d, err := sub.Receive(ctx)
 		if err != nil {
-			if ctx.Err() == nil && !errors.Is(err, transport.ErrClosed) {
-				c.cfg.Logger.Error("client: receive failed", "topic", c.topic, "err", err)
+			if ctx.Err() != nil {
+				return
 			}
-			return
+			if errors.Is(err, transport.ErrClosed) {
+				if err = c.resubscribe(ctx); errors.Is(err, transport.ErrClosed) {
+					c.setHealth(fmt.Errorf("client %s: the transport is closed", c.cfg.Name))
+					return // the transport itself is closed: nothing to wait for
+				}
+			}
+			if err != nil {
+				c.setHealth(fmt.Errorf("client %s: receiving answers on %s: %w", c.cfg.Name, c.topic, err))
+				c.cfg.Logger.Warn("client: receive failed; retrying", "topic", c.topic, "err", err, "pause", pause)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(pause):
+				}
+				pause = min(2*pause, maxListenPause)
+			}
+			continue
 		}
+		pause = minListenPause
+		c.setHealth(nil)
 		env, err := core.DecodeEnvelope(d.Body())
 		var msg core.Message
 		if err == nil {
@@ -113,6 +152,41 @@ func (c *Client) listen(ctx context.Context) {
 		c.deliver(o)
 		_ = d.Ack(ctx)
 	}
+}
+
+// resubscribe replaces a subscription closed under the listener.
+func (c *Client) resubscribe(ctx context.Context) error {
+	sub, err := c.cfg.Transport.Subscribe(ctx, c.topic, transport.SubscribeOptions{Group: c.cfg.Name})
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		_ = sub.Close()
+		return transport.ErrClosed
+	}
+	old := c.sub
+	c.sub = sub
+	_ = old.Close()
+	return nil
+}
+
+func (c *Client) setHealth(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.health = err
+}
+
+// Healthy returns nil while the client hears answers, else what keeps it
+// from it (it keeps trying until closed).
+func (c *Client) Healthy() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return errors.New("client: closed")
+	}
+	return c.health
 }
 
 func (c *Client) deliver(o *core.MethodOutcome) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/client"
 	"github.com/weftio/weft/embedded"
+	"github.com/weftio/weft/transport"
 	"github.com/weftio/weft/transport/memory"
 )
 
@@ -410,5 +412,111 @@ func TestIDOfAnotherWorkflowIsRefused(t *testing.T) {
 	}
 	if v, err := client.Get(c, gated, "shared-1").Await(ctx); err != nil || v != 4 {
 		t.Fatalf("the Gated instance ended with %v, %v, want 4", v, err)
+	}
+}
+
+// blipTransport is a transport whose client subscriptions first fail a
+// few receives, as during an outage of the broker or its database, then
+// close under their reader once.
+type blipTransport struct {
+	transport.Transport
+	mu    sync.Mutex
+	fails int
+	close bool
+	subs  int
+}
+
+func (b *blipTransport) Subscribe(ctx context.Context, topic string, o transport.SubscribeOptions) (transport.Subscription, error) {
+	sub, err := b.Transport.Subscribe(ctx, topic, o)
+	if err != nil || !strings.HasPrefix(topic, "response:") {
+		return sub, err
+	}
+	b.mu.Lock()
+	b.subs++
+	b.mu.Unlock()
+	return &blipSub{Subscription: sub, t: b}, nil
+}
+
+type blipSub struct {
+	transport.Subscription
+	t *blipTransport
+}
+
+func (s *blipSub) Receive(ctx context.Context) (transport.Delivery, error) {
+	s.t.mu.Lock()
+	fail, closeNow := s.t.fails > 0, s.t.fails == 0 && s.t.close
+	if fail {
+		s.t.fails--
+	}
+	if closeNow {
+		s.t.close = false
+	}
+	s.t.mu.Unlock()
+	switch {
+	case fail:
+		return nil, errors.New("database blip: connection reset")
+	case closeNow:
+		_ = s.Subscription.Close()
+		return nil, transport.ErrClosed
+	}
+	return s.Subscription.Receive(ctx)
+}
+
+// TestClientHearsAnswersAfterAnOutage: receive errors and a subscription
+// closed under the client do not stop it: it retries, subscribes again,
+// says it is unhealthy meanwhile, and later awaits get their answers.
+func TestClientHearsAnswersAfterAnOutage(t *testing.T) {
+	t.Parallel()
+	var runs atomic.Int32
+	tr := memory.New()
+	t.Cleanup(func() { _ = tr.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rt, err := embedded.Start(ctx, gatedRegistry(&runs), embedded.Options{Transport: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := rt.Stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	blip := &blipTransport{Transport: tr, fails: 3, close: true}
+	c, err := client.New(ctx, client.Config{Transport: blip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sawUnhealthy := false
+	for { // the listener goes through the outage
+		blip.mu.Lock()
+		done := blip.fails == 0 && !blip.close && blip.subs >= 2
+		blip.mu.Unlock()
+		if c.Healthy() != nil {
+			sawUnhealthy = true
+		}
+		if done {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the listener never got through the outage")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	h, err := client.Dispatch(ctx, c, gated, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Signal(ctx, c, gate, h.WorkflowID, "ab"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := h.Await(ctx); err != nil || v != 4 {
+		t.Fatalf("Await after the outage = %d, %v", v, err)
+	}
+	if err := c.Healthy(); err != nil {
+		t.Errorf("Healthy after the outage: %v", err)
+	}
+	if !sawUnhealthy {
+		t.Log("the outage was over before Healthy was asked (not an error)")
 	}
 }

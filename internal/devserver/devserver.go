@@ -30,7 +30,13 @@ const MaxBody = 1 << 20
 func Handler(c *client.Client) http.Handler {
 	mux := http.NewServeMux()
 	s := &server{c: c}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := c.Healthy(); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+			return
+		}
+		writeJSON(w, 200, map[string]string{"status": "ok"})
+	})
 	mux.HandleFunc("POST /v1/workflows/{workflow}/{method}", s.dispatch)
 	mux.HandleFunc("GET /v1/instances/{id}", s.describe)
 	mux.HandleFunc("GET /v1/instances/{id}/result", s.result)
