@@ -23,6 +23,12 @@ var ErrClosed = errors.New("transport: closed")
 // permanent: publishing the same envelope again cannot succeed.
 var ErrMessageTooLarge = errors.New("transport: message too large")
 
+// ErrRedelivered is wrapped by the error a settlement (Ack, Nack,
+// DeadLetter) returns when the delivery can no longer be settled because
+// its message is, or is about to be, handed out again (a pgqueue claim that
+// lapsed, say). Trying the settlement again is pointless; nothing is lost.
+var ErrRedelivered = errors.New("transport: the delivery can no longer be settled; its message is delivered again")
+
 // Capabilities declares what a driver guarantees.
 type Capabilities struct {
 	// KeyedOrder: on a Keyed subscription, at most one message per partition

@@ -49,6 +49,19 @@ func env(topic, id, key string) core.Envelope {
 type recorder struct {
 	mu     sync.Mutex
 	events []string
+	// settleFault, when set, is asked before every settlement; an error it
+	// returns is the settlement's, and the delivery stays unsettled.
+	settleFault func(op string) error
+}
+
+func (r *recorder) fault(op string) error {
+	r.mu.Lock()
+	f := r.settleFault
+	r.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	return f(op)
 }
 
 func (r *recorder) add(format string, args ...any) {
@@ -128,16 +141,25 @@ func (d *recDelivery) id() string {
 
 func (d *recDelivery) Ack(ctx context.Context) error {
 	d.rec.add("ack %s", d.id())
+	if err := d.rec.fault("ack"); err != nil {
+		return err
+	}
 	return d.Delivery.Ack(ctx)
 }
 
 func (d *recDelivery) Nack(ctx context.Context, cause error) error {
 	d.rec.add("nack %s", d.id())
+	if err := d.rec.fault("nack"); err != nil {
+		return err
+	}
 	return d.Delivery.Nack(ctx, cause)
 }
 
 func (d *recDelivery) DeadLetter(ctx context.Context, reason string) error {
 	d.rec.add("deadletter %s", d.id())
+	if err := d.rec.fault("deadletter"); err != nil {
+		return err
+	}
 	return d.Delivery.DeadLetter(ctx, reason)
 }
 

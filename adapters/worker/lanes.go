@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -106,25 +107,60 @@ func (w *Worker) handle(workCtx, settleCtx context.Context, d transport.Delivery
 			err = w.process(workCtx, d)
 		}
 	}
-	var serr error
+	var settle func() error
 	switch {
 	case err != nil && workCtx.Err() != nil && !functions.IsPermanent(err):
 		// Interrupted by the end of the grace period, which is no fault of
 		// the message: it is redelivered when the subscription closes
 		// without spending an attempt.
 		w.log.Warn("handler interrupted by shutdown; message will be redelivered", "topic", d.Topic(), "key", d.Key(), "err", err)
+		return
 	case err == nil:
-		serr = d.Ack(settleCtx)
+		settle = func() error { return d.Ack(settleCtx) }
 	case functions.IsPermanent(err):
 		w.log.Warn("dead-lettering message", "topic", d.Topic(), "key", d.Key(), "attempt", d.Attempt(), "err", err)
-		serr = d.DeadLetter(settleCtx, err.Error())
+		settle = func() error { return d.DeadLetter(settleCtx, err.Error()) }
 	default:
 		w.log.Warn("message failed; will retry", "topic", d.Topic(), "key", d.Key(), "attempt", d.Attempt(), "err", err)
-		serr = d.Nack(settleCtx, err)
+		settle = func() error { return d.Nack(settleCtx, err) }
 	}
-	if serr != nil {
-		w.log.Error("settling delivery", "topic", d.Topic(), "key", d.Key(), "attempt", d.Attempt(), "err", serr)
+	w.settle(settleCtx, d, settle)
+}
+
+// Tries of a settlement that fails (the broker or the queue's database
+// unreachable for a moment, say), and the backoff between them: about six
+// seconds in all, within a queue's usual visibility timeout. A settlement
+// that still fails is left to the transport, which delivers the message
+// again; the handlers are idempotent, so that costs a repeat, never a loss.
+const (
+	settleTries   = 7
+	settleBackoff = 100 * time.Millisecond
+)
+
+// settle runs fn, the delivery's settlement, trying it again with backoff
+// while it fails for a reason that another try may cure.
+func (w *Worker) settle(ctx context.Context, d transport.Delivery, fn func() error) {
+	err := fn()
+	for try, delay := 1, settleBackoff; err != nil && try < settleTries && settleRetryable(ctx, err); try, delay = try+1, 2*delay {
+		w.log.Warn("settling delivery failed; trying again", "topic", d.Topic(), "key", d.Key(), "attempt", d.Attempt(), "try", try, "in", delay, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+			err = fn()
+		}
 	}
+	switch {
+	case err == nil:
+	case errors.Is(err, transport.ErrRedelivered), errors.Is(err, transport.ErrClosed):
+		w.log.Warn("delivery not settled; its message will be delivered again", "topic", d.Topic(), "key", d.Key(), "attempt", d.Attempt(), "err", err)
+	default:
+		w.log.Error("settling delivery failed; leaving the message to the transport to deliver again", "topic", d.Topic(), "key", d.Key(), "attempt", d.Attempt(), "tries", settleTries, "err", err)
+	}
+}
+
+// settleRetryable reports whether a failed settlement is worth another try.
+func settleRetryable(ctx context.Context, err error) bool {
+	return ctx.Err() == nil && !errors.Is(err, transport.ErrRedelivered) && !errors.Is(err, transport.ErrClosed)
 }
 
 // Backoff of in-place retries during an outage.

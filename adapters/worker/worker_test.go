@@ -437,3 +437,58 @@ func TestOutageRetriedInPlace(t *testing.T) {
 	}
 	expectNothing(t, dlq, 50*time.Millisecond)
 }
+
+// TestFailedSettlementIsTriedAgain: an ack that fails for a moment (the
+// queue's database restarting, say) is tried again until it succeeds,
+// rather than left unsettled with its key held.
+func TestFailedSettlementIsTriedAgain(t *testing.T) {
+	t.Parallel()
+	mem, tr := setup(t)
+	var fails atomic.Int32
+	tr.rec.settleFault = func(op string) error {
+		if op == "ack" && fails.Add(1) <= 2 {
+			return errors.New("FATAL: terminating connection due to administrator command (SQLSTATE 57P01)")
+		}
+		return nil
+	}
+	fn := newFn("in:settle", true, func(context.Context, core.Envelope) (functions.Result, error) {
+		return functions.Result{}, nil
+	})
+	start(t, tr, fn, worker.Config{})
+	publish(t, mem, env("in:settle", "m1", "k"), env("in:settle", "m2", "k"))
+
+	tr.rec.waitFor(t, "ack m2")
+	if got, want := tr.rec.snapshot(), []string{"ack m1", "ack m1", "ack m1", "ack m2"}; !slices.Equal(got, want) {
+		t.Fatalf("settlements %v, want %v", got, want)
+	}
+}
+
+// TestSettlementOfARedeliveredMessageIsNotTriedAgain: a settlement the
+// transport says can no longer happen (the message is delivered again) is
+// not tried again; the worker goes on with the key's next message.
+func TestSettlementOfARedeliveredMessageIsNotTriedAgain(t *testing.T) {
+	t.Parallel()
+	mem, tr := setup(t)
+	var fails atomic.Int32
+	tr.rec.settleFault = func(op string) error {
+		if op == "ack" && fails.Add(1) == 1 {
+			return fmt.Errorf("claim lapsed: %w", transport.ErrRedelivered)
+		}
+		return nil
+	}
+	fn := newFn("in:lost", true, func(context.Context, core.Envelope) (functions.Result, error) {
+		return functions.Result{}, nil
+	})
+	start(t, tr, fn, worker.Config{})
+	publish(t, mem, env("in:lost", "m1", ""))
+	publish(t, mem, env("in:lost", "m2", ""))
+
+	tr.rec.waitFor(t, "ack m1")
+	tr.rec.waitFor(t, "ack m2")
+	time.Sleep(3 * 100 * time.Millisecond) // past a first and second retry, were there one
+	got := tr.rec.snapshot()
+	slices.Sort(got)
+	if want := []string{"ack m1", "ack m2"}; !slices.Equal(got, want) {
+		t.Fatalf("settlements %v, want %v", got, want)
+	}
+}

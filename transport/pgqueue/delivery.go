@@ -64,8 +64,11 @@ func (d *delivery) DeadLetter(ctx context.Context, reason string) error {
 }
 
 // settle runs the first settlement; later ones are no-ops. A settlement
-// that failed for a reason other than a lost claim may be tried again; until
-// then the claim stays held and renewed.
+// that failed for a reason other than a lost claim may be tried again, but
+// the claim is no longer renewed: if no try succeeds within the visibility
+// timeout the message is delivered again, rather than its key staying
+// parked behind a claim that nothing will settle for as long as the process
+// lives.
 func (d *delivery) settle(ctx context.Context, op string, fn func(context.Context, *delivery) error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -87,8 +90,8 @@ func (d *delivery) settle(ctx context.Context, op string, fn func(context.Contex
 	}
 	if err == nil || errors.Is(err, ErrClaimLost) {
 		d.settled = true
-		s.t.leases.drop(d)
 	}
+	s.t.leases.drop(d)
 	if err != nil {
 		return s.t.fail(ctx, fmt.Sprintf("%s message %d of %q", op, d.row.id, s.topic), err)
 	}

@@ -1,7 +1,7 @@
 package pgqueue
 
 import (
-	"errors"
+	"fmt"
 
 	"github.com/weftio/weft/transport"
 )
@@ -16,6 +16,7 @@ var (
 	// visibility timeout (the transport renews held claims every third of
 	// it, so the database was out of reach or the process stalled that
 	// long), so the message was handed out again (or is about to be). The
-	// settlement did not happen; the message will be delivered again.
-	ErrClaimLost = errors.New("pgqueue: claim lost: the claim was not renewed within the visibility timeout")
+	// settlement did not happen; the message will be delivered again. It
+	// wraps transport.ErrRedelivered.
+	ErrClaimLost = fmt.Errorf("pgqueue: claim lost: the claim was not renewed within the visibility timeout (%w)", transport.ErrRedelivered)
 )

@@ -1,5 +1,7 @@
 package pgqueue
 
+import "time"
+
 // ListenerPID is the server process of t's listener connection (0 while it
 // is not connected, and in PollingOnly mode), for tests that cut it.
 func ListenerPID(t *Transport) uint32 {
@@ -27,3 +29,11 @@ func Crash(t *Transport) error {
 
 // HeldClaims is how many of t's deliveries have their claims renewed.
 func HeldClaims(t *Transport) int { return t.leases.count() }
+
+// RenewalTimeliness is the longest time t's held claims waited for a
+// renewal round that came (a claim may lapse only when that reaches the
+// visibility timeout: the machine not keeping up), and how many rounds have
+// renewed claims so far.
+func RenewalTimeliness(t *Transport) (longestGap time.Duration, rounds int) {
+	return t.leases.timeliness()
+}

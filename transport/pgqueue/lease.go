@@ -19,6 +19,15 @@ import (
 type leases struct {
 	mu   sync.Mutex
 	held map[*delivery]struct{}
+
+	// The renewal's timeliness: since is when the claims now held were last
+	// known fresh (the start of the last round that renewed them, or the
+	// claim of the first one), maxGap the longest wait a round ended, which
+	// must stay under the visibility timeout for no claim to lapse; rounds
+	// counts the rounds that renewed something.
+	since  time.Time
+	maxGap time.Duration
+	rounds int
 }
 
 func newLeases() *leases { return &leases{held: map[*delivery]struct{}{}} }
@@ -26,8 +35,32 @@ func newLeases() *leases { return &leases{held: map[*delivery]struct{}{}} }
 // add starts renewing d's claim.
 func (l *leases) add(d *delivery) {
 	l.mu.Lock()
+	if len(l.held) == 0 {
+		l.since = time.Now()
+	}
 	l.held[d] = struct{}{}
 	l.mu.Unlock()
+}
+
+// renewed records a round of renewal that started at start and renewed
+// every claim held then.
+func (l *leases) renewed(start time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.held) == 0 {
+		return
+	}
+	l.maxGap = max(l.maxGap, time.Since(l.since))
+	l.since = start
+	l.rounds++
+}
+
+// timeliness is the longest wait for a renewal that a round ended, and the
+// number of rounds so far.
+func (l *leases) timeliness() (time.Duration, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.maxGap, l.rounds
 }
 
 // drop stops renewing d's claim (settled, or lost). It reports whether d
@@ -100,6 +133,7 @@ func (t *Transport) leaseLoop(ctx context.Context) {
 // row was settled or deleted, or claimed again after the claim expired) are
 // marked lost and no longer renewed: their settlement reports ErrClaimLost.
 func (t *Transport) renewLeases(ctx context.Context) error {
+	start := time.Now()
 	ds := t.leases.snapshot()
 	if len(ds) == 0 {
 		return nil
@@ -119,6 +153,7 @@ func (t *Transport) renewLeases(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	t.leases.renewed(start)
 	unsettled := 0
 	for _, n := range lost {
 		if n < 1 || int(n) > len(ds) {

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/weftio/weft/internal/tcpproxy"
 	"github.com/weftio/weft/transport"
 	"github.com/weftio/weft/transport/pgqueue"
 )
@@ -47,7 +50,7 @@ func quietAll(quiet time.Duration, subs ...transport.Subscription) error {
 // at the end succeeds. Every mode, keyed and unkeyed, held at once.
 func TestHeldClaimIsRenewed(t *testing.T) {
 	t.Parallel()
-	const vt = 500 * time.Millisecond
+	const vt = time.Second
 	type held struct {
 		name   string
 		holder *pgqueue.Transport
@@ -80,17 +83,33 @@ func TestHeldClaimIsRenewed(t *testing.T) {
 			all = append(all, held{name, holder, d})
 		}
 	}
+	// A claim may lapse only when its transport's renewal went a whole
+	// visibility timeout without a round: the machine not keeping up, which
+	// the test cannot judge. Renewal runs three rounds per timeout, so a
+	// lapse with rounds less than a timeout apart is the transport's fault.
+	tooSlow := func() bool {
+		t.Helper()
+		for _, h := range all {
+			if renewalLate(t, h.holder, vt) {
+				return true
+			}
+		}
+		return false
+	}
 	// Handlers running four visibility timeouts.
 	if err := quietAll(4*vt, others...); err != nil {
+		if tooSlow() {
+			return
+		}
 		t.Fatalf("a held delivery went to another member: %v", err)
 	}
 	for _, cfg := range cfgs {
-		if n := count(t, cfg, `SELECT count(*) FROM %s.queue_messages WHERE attempt = 1 AND claim IS NOT NULL AND visible_at > now()`); n != 2 {
+		if n := count(t, cfg, `SELECT count(*) FROM %s.queue_messages WHERE attempt = 1 AND claim IS NOT NULL AND visible_at > now()`); n != 2 && !tooSlow() {
 			t.Errorf("%s: %d rows claimed once and hidden, want 2", cfg.Mode, n)
 		}
 	}
 	for _, h := range all {
-		if err := h.d.Ack(context.Background()); err != nil {
+		if err := h.d.Ack(context.Background()); err != nil && !(errors.Is(err, pgqueue.ErrClaimLost) && tooSlow()) {
 			t.Errorf("%s: Ack after holding for %v: %v", h.name, 4*vt, err)
 		}
 		if n := pgqueue.HeldClaims(h.holder); n > 1 {
@@ -124,8 +143,14 @@ func TestCrashedConsumerRedelivered(t *testing.T) {
 	if idOf(t, held) != "first" {
 		t.Fatalf("got %s, want first", idOf(t, held))
 	}
-	// Renewed while the holder lives.
-	expectNothing(t, sub, 3*vt/2)
+	// Renewed while the holder lives (unless the machine stalled the
+	// renewal for a whole visibility timeout; then the test cannot judge).
+	if d, err := receiveWithin(sub, 3*vt/2); err == nil {
+		if !renewalLate(t, crashing, vt) {
+			t.Fatalf("%s (attempt %d) went to another member while its holder lived and renewed in time", idOf(t, d), d.Attempt())
+		}
+		return
+	}
 
 	got := receiveAsync(sub)
 	if err := pgqueue.Crash(crashing); err != nil {
@@ -305,5 +330,101 @@ func TestRenewalSurvivesConnectionLoss(t *testing.T) {
 	expectNothing(t, rival, 3*vt/2)
 	if err := d.Ack(context.Background()); err != nil {
 		t.Fatalf("Ack after the renewal recovered: %v", err)
+	}
+}
+
+// TestFailedSettlementIsRedelivered: a settlement that fails (the database
+// out of reach at that moment) stops the renewal of its claim, so the
+// message comes back after one visibility timeout and the key's next message
+// after it, instead of the key staying parked behind a claim renewed for as
+// long as the transport lives.
+func TestFailedSettlementIsRedelivered(t *testing.T) {
+	t.Parallel()
+	const vt = 2 * time.Second
+	cfg := freshConfig(t)
+	cfg.VisibilityTimeout = vt
+	survivor := open(t, cfg)
+	proxy, err := tcpproxy.Start(net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	pcfg := cfg
+	pcfg.URL = ""
+	host, port := proxy.HostPort()
+	pcfg.Host = host
+	if pcfg.Port, err = strconv.Atoi(port); err != nil {
+		t.Fatal(err)
+	}
+	pcfg.ConnectTimeout = time.Second
+	holder := open(t, pcfg)
+
+	tp := topic(t)
+	opts := transport.SubscribeOptions{Group: "g", Keyed: true}
+	held := subscribe(t, holder, tp, opts)
+	publish(t, survivor, env(tp, "first", "k"), env(tp, "second", "k"))
+	d := receive(t, held)
+	if idOf(t, d) != "first" {
+		t.Fatalf("got %s, want first", idOf(t, d))
+	}
+	proxy.Down()
+	if err := d.Ack(context.Background()); err == nil {
+		t.Fatal("Ack with the database out of reach succeeded")
+	} else if errors.Is(err, pgqueue.ErrClaimLost) {
+		t.Fatalf("Ack = %v, want a connection error", err)
+	}
+	if n := pgqueue.HeldClaims(holder); n != 0 {
+		t.Errorf("%d claims still renewed after the failed settlement, want 0", n)
+	}
+	proxy.Up()
+
+	sub := subscribe(t, survivor, tp, opts)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout+vt)
+	defer cancel()
+	again, err := sub.Receive(ctx)
+	if err != nil {
+		t.Fatalf("the message of the failed settlement was not delivered again: %v", err)
+	}
+	if idOf(t, again) != "first" || again.Attempt() != 2 {
+		t.Fatalf("got %s attempt %d, want first attempt 2", idOf(t, again), again.Attempt())
+	}
+	ack(t, again)
+	next := receive(t, sub)
+	if idOf(t, next) != "second" {
+		t.Fatalf("got %s, want second", idOf(t, next))
+	}
+	ack(t, next)
+	// The failed settlement, tried again now, finds the claim gone.
+	if err := d.Ack(context.Background()); !errors.Is(err, pgqueue.ErrClaimLost) || !errors.Is(err, transport.ErrRedelivered) {
+		t.Errorf("Ack tried again after the redelivery = %v, want ErrClaimLost (transport.ErrRedelivered)", err)
+	}
+}
+
+// receiveWithin waits up to quiet for a delivery on sub.
+func receiveWithin(sub transport.Subscription, quiet time.Duration) (transport.Delivery, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), quiet)
+	defer cancel()
+	return sub.Receive(ctx)
+}
+
+// renewalLate reports whether tr's renewal of held claims went a whole
+// visibility timeout without a round at some point: the machine not keeping
+// up, which lets a claim lapse through no fault of the transport. It waits
+// for one more round first, so a stall in progress is counted, while a
+// renewal that stopped for good is not excused.
+func renewalLate(t *testing.T, tr *pgqueue.Transport, vt time.Duration) bool {
+	t.Helper()
+	_, before := pgqueue.RenewalTimeliness(tr)
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		gap, rounds := pgqueue.RenewalTimeliness(tr)
+		if rounds > before || time.Now().After(deadline) {
+			if gap >= vt {
+				t.Logf("renewal went %v without a round (visibility timeout %v): the machine did not keep up; not judging", gap, vt)
+				return true
+			}
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
