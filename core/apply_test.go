@@ -104,3 +104,51 @@ func TestWorkflowTaskIDNamesTheMessageApplied(t *testing.T) {
 		t.Fatalf("the same message on the same state gave ids %s and %s", byTask.ID, again.ID)
 	}
 }
+
+// TestApplyNamesWhatItDrops: a message with nothing to act on and nothing
+// to answer says why, so the state engine can count, log or dead-letter it;
+// one that is answered, applied or a redelivery is not dropped.
+func TestApplyNamesWhatItDrops(t *testing.T) {
+	t.Parallel()
+	result := func() Message {
+		return &CommandResult{Kind: TaskCompleted, Workflow: "W", WorkflowID: "w-1", MethodRunID: "w-1", CommandID: "c-1", Value: json.RawMessage(`1`)}
+	}
+	signal := func() Message {
+		return &SendSignal{Workflow: "W", WorkflowID: "w-1", Channel: "ch", SignalID: "s-1", Data: json.RawMessage(`1`)}
+	}
+	ended := runningInstance(t)
+	ended.Result = &Result{State: StateCompleted, EndedAt: sampleT0}
+	ended.Running = nil
+	other := runningInstance(t)
+	other.WorkflowName = "V"
+	cases := []struct {
+		name  string
+		state *WorkflowState
+		msg   Message
+		want  Drop
+	}{
+		{"result, no instance", nil, result(), DroppedNoInstance},
+		{"signal, no instance", nil, signal(), DroppedNoInstance},
+		{"cancel, no instance", nil, &CancelWorkflow{Workflow: "W", WorkflowID: "w-1"}, DroppedNoInstance},
+		{"result, the id of another workflow's instance", other, result(), DroppedNoInstance},
+		{"result, ended", ended, result(), DroppedEnded},
+		{"signal, ended", ended, signal(), DroppedEnded},
+		{"wait, no instance: answered", nil, &WaitWorkflow{Workflow: "W", WorkflowID: "w-1", MethodRunID: "w-1", Client: "c"}, NotDropped},
+		{"method, no instance: answered", nil, &DispatchMethod{Workflow: "W", WorkflowID: "w-1", MethodRunID: "m-1", Method: "m", Requester: &Requester{Client: "c"}, ClientWaiting: true}, NotDropped},
+		{"signal, running", runningInstance(t), signal(), NotDropped},
+	}
+	for _, c := range cases {
+		tr, err := Apply(c.state, Input{ID: "in-9", Instant: sampleT0, Msg: c.msg}, sampleT0)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if tr.Dropped != c.want {
+			t.Errorf("%s: Dropped = %v, want %v", c.name, tr.Dropped, c.want)
+		}
+	}
+	s := runningInstance(t)
+	if tr, _ := Apply(s, Input{ID: "in-1", Instant: sampleT0, Msg: result()}, sampleT0); tr.Dropped != NotDropped {
+		t.Errorf("redelivery of the last message: Dropped = %v, want not dropped", tr.Dropped)
+	}
+}

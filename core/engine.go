@@ -26,6 +26,34 @@ type Transition struct {
 	// keys of pages of method runs that are gone, to delete with it.
 	Pages        []StoredPage
 	DroppedPages []string
+	// Dropped says why the message had nothing to act on, when it had
+	// none: no instance, or an instance that has ended (see Drop).
+	Dropped Drop
+}
+
+// Drop is why a message had no effect and no answer.
+type Drop int
+
+const (
+	// NotDropped: the message was applied, answered, or is a redelivery.
+	NotDropped Drop = iota
+	// DroppedNoInstance: the workflow has no instance with the message's
+	// id (it never started, or it ended and its retention is over).
+	DroppedNoInstance
+	// DroppedEnded: the instance has ended; a late result, a signal or a
+	// command after the end has nothing left to act on.
+	DroppedEnded
+)
+
+// String names the drop for logs.
+func (d Drop) String() string {
+	switch d {
+	case DroppedNoInstance:
+		return "no such instance (never started, or ended and past its retention)"
+	case DroppedEnded:
+		return "the instance has ended"
+	}
+	return "not dropped"
 }
 
 // ApplyOptions gives Apply what core cannot do by itself.
@@ -55,7 +83,7 @@ func ApplyWith(s *WorkflowState, in Input, now time.Time, o ApplyOptions) (Trans
 		if w, _, ok := EngineTarget(in.Msg); ok && w != s.WorkflowName {
 			e := &engine{now: now, in: in, opts: o}
 			e.foreign(in.Msg, s.WorkflowName)
-			return Transition{State: s, Outputs: e.out}, nil
+			return Transition{State: s, Outputs: e.out, Dropped: e.dropped(DroppedNoInstance)}, nil
 		}
 	}
 	ended := s != nil && s.Result != nil
@@ -67,9 +95,13 @@ func ApplyWith(s *WorkflowState, in Input, now time.Time, o ApplyOptions) (Trans
 	if err := e.apply(in); err != nil {
 		return Transition{State: s}, err
 	}
-	if e.s == nil || ended {
-		// Nothing to keep, or a result record, which only answers.
-		return Transition{State: e.s, Outputs: e.out}, nil
+	switch {
+	case e.s == nil:
+		// Nothing to keep.
+		return Transition{Outputs: e.out, Dropped: e.dropped(DroppedNoInstance)}, nil
+	case ended:
+		// A result record, which only answers.
+		return Transition{State: e.s, Outputs: e.out, Dropped: e.dropped(DroppedEnded)}, nil
 	}
 	e.progress()
 	if e.s.Result == nil {
@@ -100,6 +132,15 @@ type engine struct {
 }
 
 func (e *engine) emit(o Out) { e.out = append(e.out, o) }
+
+// dropped is d when applying the input to a missing or ended instance
+// produced nothing, not even an answer.
+func (e *engine) dropped(d Drop) Drop {
+	if len(e.out) > 0 {
+		return NotDropped
+	}
+	return d
+}
 
 // event emits a workflow lifecycle event about this instance.
 func (e *engine) event(k EventKind, fill func(ev *Event)) {

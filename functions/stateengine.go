@@ -93,6 +93,45 @@ type StateEngine struct {
 	// learned is the smallest state size the store refused (0: none yet),
 	// the limit of a store that declares none (see MaxStateSize).
 	learned atomic.Int64
+	// drops counts the messages that had nothing to act on, by reason.
+	drops [3]atomic.Int64
+}
+
+// Drops counts the messages that had nothing to act on: for an instance
+// that does not exist (results among them are dead-lettered) and for one
+// that has ended.
+type Drops struct {
+	NoInstance, Ended int64
+}
+
+// Drops reports how many messages had nothing to act on since the engine
+// started.
+func (e *StateEngine) Drops() Drops {
+	return Drops{NoInstance: e.drops[core.DroppedNoInstance].Load(), Ended: e.drops[core.DroppedEnded].Load()}
+}
+
+// dropped counts and logs a message that had nothing to act on. A result
+// for an instance that does not exist is an error somewhere (an instance
+// deleted under its running tasks, a result sent to the wrong id, or one
+// so late that the instance's retention is over): it is dead-lettered with
+// the reason, so it can be seen and, if need be, replayed. Anything else is
+// logged: a signal or a command for an instance that is not there, or a
+// late result for one that has ended (a task that succeeded after its
+// caller's timeout, say), is what such systems expect to happen.
+func (e *StateEngine) dropped(id string, in core.Input, d core.Drop) error {
+	e.drops[d].Add(1)
+	workflow, _, _ := core.EngineTarget(in.Msg)
+	if r, ok := in.Msg.(*core.CommandResult); ok && d == core.DroppedNoInstance {
+		return Permanent(fmt.Sprintf("%s %s (%s of command %s) for instance %s of workflow %s: %s",
+			in.Msg.MessageType(), in.ID, r.Kind, r.CommandID, id, workflow, d), nil)
+	}
+	level := slog.LevelInfo
+	if d == core.DroppedEnded {
+		level = slog.LevelDebug
+	}
+	e.cfg.Logger.Log(context.Background(), level, "message dropped: nothing to act on",
+		"type", in.Msg.MessageType(), "id", in.ID, "workflow", workflow, "workflowId", id, "reason", d.String())
+	return nil
 }
 
 // MaxLocalTasks bounds the in-process workflow tasks run for one input, so a
@@ -235,6 +274,11 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 	tr, err := core.ApplyWith(state, input, now, e.opts)
 	if err != nil {
 		return Result{}, Permanent("invalid message", err)
+	}
+	if tr.Dropped != core.NotDropped {
+		if err := e.dropped(id, input, tr.Dropped); err != nil {
+			return Result{}, err
+		}
 	}
 	outs, local, err := e.runLocal(ctx, &tr, input, now, shrink.cause)
 	if err != nil {

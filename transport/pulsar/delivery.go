@@ -102,17 +102,47 @@ func (d *delivery) deadLetter(ctx context.Context, reason string) error {
 	s := d.s
 	dlq, entry := transport.DeadLetter(s.topic, d.m.key, d.m.msg.Payload(), reason, d.attempt, time.Now())
 	out := outgoing{topic: dlq, what: "dead-letter entry", msg: &pulsar.ProducerMessage{Payload: entry, Key: d.m.key}, via: s.t.unbatched}
-	if err := s.t.send(ctx, []outgoing{out}); err != nil {
+	err := s.t.keepDeadLetters(dlq)
+	if err == nil {
+		err = s.t.send(ctx, []outgoing{out})
+	}
+	if err != nil {
 		s.retry(d.m, s.backoff(d.attempt))
 		return fmt.Errorf("pulsar: dead-letter a message of %s (group %s), to be redelivered: %w", s.topic, s.group, err)
 	}
 	s.t.log.Info("message dead-lettered",
 		"topic", s.topic, "group", s.group, "dlq", dlq, "attempts", d.attempt, "reason", reason)
-	err := s.consumer.Ack(d.m.msg)
+	err = s.consumer.Ack(d.m.msg)
 	s.finish(d.m)
 	if err != nil {
 		return s.settleError("acknowledge the dead-lettered message", err)
 	}
+	return nil
+}
+
+// DeadLetterSubscription is the durable subscription every dead-letter
+// topic gets before its first entry is written. Pulsar keeps a message
+// while a subscription has not acknowledged it, whatever the namespace's
+// retention, so an entry waits there until somebody reads it (consume
+// that subscription to handle them, or remove it to let them go).
+const DeadLetterSubscription = "weft-dead-letters"
+
+// keepDeadLetters makes sure dlq has DeadLetterSubscription, once per
+// topic and transport: subscribing creates it, at the topic's start, and
+// it stays when the consumer closes.
+func (t *Transport) keepDeadLetters(dlq string) error {
+	if _, ok := t.kept.Load(dlq); ok {
+		return nil
+	}
+	c, err := t.client.Subscribe(pulsar.ConsumerOptions{
+		Topic: t.TopicName(dlq), SubscriptionName: DeadLetterSubscription, Type: pulsar.Shared,
+		SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest,
+	})
+	if err != nil {
+		return fmt.Errorf("pulsar: subscribe %s to %s so its entries are kept: %w", DeadLetterSubscription, dlq, err)
+	}
+	c.Close()
+	t.kept.Store(dlq, struct{}{})
 	return nil
 }
 

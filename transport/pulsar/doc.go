@@ -39,7 +39,9 @@
 // Dead-lettering publishes transport.DeadLetter's entry, which records the
 // reason and attempts, to the mapped dead-letter topic
 // (core.DeadLetterTopic), and acknowledges the message only once the broker
-// has the entry.
+// has the entry. Each dead-letter topic first gets the durable subscription
+// DeadLetterSubscription, so its entries wait there unread however short
+// the namespace's retention is.
 //
 // Delivery is at least once: a member that loses its connection gets
 // redeliveries, and acks are sent in groups every 10 ms, so a crash can

@@ -484,3 +484,35 @@ func TestNewSetsRetentionOfTheNamespaceItCreates(t *testing.T) {
 		t.Errorf("retention = %+v, want 90 minutes and unlimited size", got)
 	}
 }
+
+// TestDeadLettersAreKeptUnread: a dead-letter entry written before anybody
+// reads the dead-letter topic waits on DeadLetterSubscription, which the
+// namespace's retention does not expire: a reader that comes later, even
+// one asking for new messages only, finds it there.
+func TestDeadLettersAreKeptUnread(t *testing.T) {
+	t.Parallel()
+	tr := open(t, brokerConfig(t))
+	topic := "task-executor:Unread"
+	sub := subscribe(t, tr, topic, transport.SubscribeOptions{Group: "g"})
+	if err := tr.Publish(context.Background(), testEnv(topic, "doomed", "k")); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	if err := receive(t, sub).DeadLetter(context.Background(), "bad input"); err != nil {
+		t.Fatalf("DeadLetter: %v", err)
+	}
+	c, err := tr.client.Subscribe(pulsar.ConsumerOptions{
+		Topic: tr.TopicName(core.DeadLetterTopic(topic)), SubscriptionName: DeadLetterSubscription, Type: pulsar.Shared,
+		SubscriptionInitialPosition: pulsar.SubscriptionPositionLatest,
+	})
+	if err != nil {
+		t.Fatalf("subscribe %s: %v", DeadLetterSubscription, err)
+	}
+	t.Cleanup(c.Close)
+	entry, err := core.DecodeEnvelope(rawReceive(t, c).Payload())
+	if err != nil {
+		t.Fatalf("decode entry: %v", err)
+	}
+	if entry.ID != "doomed" || entry.DeadLetterReason != "bad input" {
+		t.Errorf("entry %s reason %q, want doomed, bad input", entry.ID, entry.DeadLetterReason)
+	}
+}

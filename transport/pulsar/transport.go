@@ -24,6 +24,10 @@ type Transport struct {
 	producers *producers // one per topic, for Publish and PublishRaw
 	unbatched *producers // one per topic, for large messages and dead-letter entries
 
+	// kept holds the dead-letter topics known to have the subscription
+	// that keeps their entries (see keepDeadLetters).
+	kept sync.Map
+
 	mu     sync.Mutex
 	subs   map[*subscription]struct{}
 	closed atomic.Bool
