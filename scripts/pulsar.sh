@@ -26,6 +26,8 @@
 #   WEFT_TEST_PULSAR_STOP_TIMEOUT   seconds `down` waits after SIGTERM before SIGKILL (default 30)
 #   WEFT_TEST_PULSAR_MEM            JVM memory flags (default "-Xms256m -Xmx1g -XX:MaxDirectMemorySize=1g")
 #   WEFT_MAVEN_REPO                 local Maven repository (default: $HOME/.m2/repository)
+#   WEFT_TEST_PULSAR_CONF_EXTRA     file of key=value lines set over the broker settings below (scripts/secured.sh)
+#   WEFT_TEST_PULSAR_AUTH_TOKEN_FILE  token the readiness checks send (a broker with authentication)
 set -euo pipefail
 set +m
 
@@ -95,8 +97,11 @@ port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 # http_status URL: the HTTP status code of a GET, or 000 when nothing answers.
 http_status() {
+	local auth=()
+	[[ -z ${WEFT_TEST_PULSAR_AUTH_TOKEN_FILE:-} ]] || auth=("Authorization: Bearer $(cat "$WEFT_TEST_PULSAR_AUTH_TOKEN_FILE")")
 	if command -v curl >/dev/null 2>&1; then
-		curl -s -o /dev/null -m 5 -w '%{http_code}' "$1" 2>/dev/null || true
+		# The header from stdin: a token never goes on a command line.
+		printf '%s\n' "${auth[@]}" | curl -s -o /dev/null -m 5 -w '%{http_code}' -H @- "$1" 2>/dev/null || true
 		return 0
 	fi
 	# No curl: a bare HTTP/1.0 request over bash's /dev/tcp.
@@ -105,7 +110,7 @@ http_status() {
 	path=/${rest#*/}
 	line=$(
 		exec 3<>"/dev/tcp/${hostport%:*}/${hostport#*:}" || exit 0
-		printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$hostport" >&3
+		printf 'GET %s HTTP/1.0\r\nHost: %s\r\n%s\r\n' "$path" "$hostport" "${auth[@]/%/$'\r\n'}" >&3
 		timeout 5 head -n 1 <&3
 	) 2>/dev/null || true
 	[[ $line =~ ^HTTP/[0-9.]+\ ([0-9]{3}) ]] && echo "${BASH_REMATCH[1]}" || echo 000
@@ -275,6 +280,11 @@ write_conf() {
 		"listeningInterface=$(loopback_interface)"; do
 		set_conf "$c" "${kv%%=*}" "${kv#*=}"
 	done
+	if [[ -n ${WEFT_TEST_PULSAR_CONF_EXTRA:-} ]]; then
+		while IFS= read -r kv; do
+			[[ -z $kv || $kv == \#* ]] || set_conf "$c" "${kv%%=*}" "${kv#*=}"
+		done <"$WEFT_TEST_PULSAR_CONF_EXTRA"
+	fi
 
 	cp "$DIST/conf/functions_worker.yml" "$w"
 	# The embedded worker serves on the broker's web port (the standalone
