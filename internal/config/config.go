@@ -163,6 +163,7 @@ func (c *Config) inheritQueueConnection() {
 	p := c.Postgres
 	q.URL, q.Host, q.Port, q.User, q.Password, q.Database = p.URL, p.Host, p.Port, p.User, p.Password, p.Database
 	q.SSLMode, q.SSLRootCert, q.ConnectTimeout = p.SSLMode, p.SSLRootCert, p.ConnectTimeout
+	q.SSLCert, q.SSLKey = p.SSLCert, p.SSLKey
 }
 
 // Unknown lists WEFT_* environment variables that match no setting (a typo

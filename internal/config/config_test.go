@@ -231,3 +231,37 @@ func TestEmbeddedConnectionSettings(t *testing.T) {
 		t.Errorf("err = %v, want the pool size named by its variable and path", err)
 	}
 }
+
+// A certificate given in the environment, with no mode chosen, means a
+// verified connection through the loader too (whose defaults come from the
+// struct tags, so a tag default would win over what the URL implies).
+func TestCertificatesMeanVerifiedConnections(t *testing.T) {
+	c, err := Load(Source{Lookup: env(map[string]string{
+		"WEFT_STORAGE": "postgres", "WEFT_TRANSPORT": "pgqueue",
+		"WEFT_POSTGRES_URL":      "postgres://weft@db.example/weft?sslrootcert=/ca.pem",
+		"WEFT_MYSQL_URL":         "mysql://weft@db.example/weft",
+		"WEFT_MYSQL_TLS_CA_FILE": "/ca.pem",
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Postgres.String(); !strings.Contains(s, "sslMode=verify-full") {
+		t.Errorf("postgres with a root certificate: %s, want sslMode=verify-full", s)
+	}
+	if s := c.PGQueue.String(); !strings.Contains(s, "sslMode=verify-full") {
+		t.Errorf("pgqueue inheriting it: %s, want sslMode=verify-full", s)
+	}
+	if s := c.MySQL.String(); !strings.Contains(s, "tls=true") {
+		t.Errorf("mysql with a CA file: %s, want tls=true", s)
+	}
+	if c.Pulsar.TLSSkipHostnameVerification {
+		t.Error("pulsar: host names not verified by default")
+	}
+	c, err = Load(Source{Lookup: env(map[string]string{"WEFT_STORAGE": "postgres"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Postgres.String(); !strings.Contains(s, "sslMode=prefer") {
+		t.Errorf("postgres without certificates: %s, want libpq's sslMode=prefer", s)
+	}
+}

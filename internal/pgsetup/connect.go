@@ -100,6 +100,10 @@ func keywordDSN(s Settings, extra map[string]string) string {
 	if s.SSLRootCert != "" {
 		kv("sslrootcert", s.SSLRootCert)
 	}
+	if s.SSLCert != "" {
+		kv("sslcert", s.SSLCert)
+		kv("sslkey", s.SSLKey)
+	}
 	return b.String()
 }
 

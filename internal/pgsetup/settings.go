@@ -47,8 +47,10 @@ type Session struct {
 	ConnectTimeout   time.Duration `yaml:"connectTimeout" envconfig:"CONNECT_TIMEOUT" default:"5s" desc:"limit on establishing one connection (dial, TLS, authentication)"`
 	StatementTimeout time.Duration `yaml:"statementTimeout" envconfig:"STATEMENT_TIMEOUT" desc:"server-side limit on each statement (0: the server's setting)"`
 
-	SSLMode     string `yaml:"sslMode" envconfig:"SSL_MODE" default:"prefer" desc:"disable, allow, prefer (TLS if the server offers it, unverified), require (TLS, unverified), verify-ca or verify-full"`
-	SSLRootCert string `yaml:"sslRootCert" envconfig:"SSL_ROOT_CERT" desc:"PEM file of the CA certificates that verify the server (verify-ca, verify-full)"`
+	SSLMode     string `yaml:"sslMode" envconfig:"SSL_MODE" desc:"disable, allow, prefer (TLS if the server offers it, unverified), require (TLS, unverified), verify-ca or verify-full; empty: verify-full when sslRootCert is set, require when only sslCert is, prefer otherwise"`
+	SSLRootCert string `yaml:"sslRootCert" envconfig:"SSL_ROOT_CERT" desc:"PEM file of the CA certificates that verify the server (\"system\": the system roots); needs sslMode require, verify-ca or verify-full"`
+	SSLCert     string `yaml:"sslCert" envconfig:"SSL_CERT" desc:"PEM file of the client certificate presented to the server; needs sslKey"`
+	SSLKey      string `yaml:"sslKey" envconfig:"SSL_KEY" desc:"PEM file of the client certificate's private key; needs sslCert"`
 }
 
 // Settings is the whole connection configuration. The zero value of any
@@ -68,8 +70,27 @@ const (
 	DefaultMaxConnLifetime = time.Hour
 	DefaultMaxConnIdleTime = 30 * time.Minute
 	DefaultConnectTimeout  = 5 * time.Second
-	DefaultSSLMode         = "prefer"
+	// DefaultSSLMode is the mode when no sslMode is given and no
+	// certificate is configured. With sslRootCert the mode defaults to
+	// verify-full, with only sslCert to require (see DefaultSSLModeFor).
+	DefaultSSLMode = "prefer"
 )
+
+// DefaultSSLModeFor is the sslMode used when none is given: a root
+// certificate says the server is to be verified, name included
+// (verify-full); a client certificate alone says TLS is wanted (require);
+// otherwise libpq's prefer. A configured certificate never leaves the
+// connection able to fall back to plain text.
+func DefaultSSLModeFor(s Session) string {
+	switch {
+	case s.SSLRootCert != "":
+		return "verify-full"
+	case s.SSLCert != "":
+		return "require"
+	default:
+		return DefaultSSLMode
+	}
+}
 
 // sslModes are the libpq modes pgx implements.
 var sslModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
@@ -99,7 +120,7 @@ func (s Settings) WithDefaults() Settings {
 		s.ConnectTimeout = DefaultConnectTimeout
 	}
 	if s.SSLMode == "" {
-		s.SSLMode = DefaultSSLMode
+		s.SSLMode = DefaultSSLModeFor(s.Session)
 	}
 	return s
 }
@@ -126,8 +147,8 @@ func Collect(urlErr error, fieldErr func(field, msg string) error, checks ...fun
 }
 
 // ValidateConnection reports the invalid settings of where and how to
-// connect (host, port, user, password, database, sslMode) of effective
-// settings. It never reports the password itself.
+// connect (host, port, user, password, database, sslMode and the
+// certificates) of effective settings. It never reports the password itself.
 func (s Settings) ValidateConnection(bad Reporter) {
 	if strings.ContainsAny(s.Host, " ,/\x00") && !strings.HasPrefix(s.Host, "/") {
 		bad("host", "%q is not a host name or address (one host only)", s.Host)
@@ -142,6 +163,25 @@ func (s Settings) ValidateConnection(bad Reporter) {
 	}
 	if !validSSLMode(s.SSLMode) {
 		bad("sslMode", "%q is not one of %s", s.SSLMode, strings.Join(sslModes, ", "))
+	}
+	switch s.SSLMode {
+	case "disable", "allow", "prefer":
+		// A certificate the mode ignores (or a mode that may fall back to
+		// plain text) is not what its author meant: say so rather than
+		// connect unverified.
+		if s.SSLRootCert != "" {
+			bad("sslRootCert", "set, but sslMode %s does not verify the server: use verify-full (the default with sslRootCert), verify-ca or require", s.SSLMode)
+		}
+		if s.SSLCert != "" {
+			bad("sslCert", "set, but sslMode %s may connect without TLS: use require or verify-full", s.SSLMode)
+		}
+	}
+	if (s.SSLCert == "") != (s.SSLKey == "") {
+		if s.SSLCert == "" {
+			bad("sslCert", "required with sslKey")
+		} else {
+			bad("sslKey", "required with sslCert")
+		}
 	}
 }
 
@@ -182,7 +222,8 @@ func validSSLMode(m string) bool {
 
 // WriteConnection writes the connection part of a Config's String: the URL
 // as configured (url, if set, with its password masked), then host, port,
-// user, password (masked), database, sslMode and sslRootCert (if set) of the
+// user, password (masked), database, sslMode, sslRootCert and sslCert and
+// sslKey (if set) of the
 // effective settings eff.
 func WriteConnection(b *strings.Builder, url string, eff Settings) {
 	if url != "" {
@@ -192,6 +233,9 @@ func WriteConnection(b *strings.Builder, url string, eff Settings) {
 		QuoteIfNeeded(eff.Host), eff.Port, QuoteIfNeeded(eff.User), mask(eff.Password), QuoteIfNeeded(eff.Database), eff.SSLMode)
 	if eff.SSLRootCert != "" {
 		fmt.Fprintf(b, " sslRootCert=%s", QuoteIfNeeded(eff.SSLRootCert))
+	}
+	if eff.SSLCert != "" {
+		fmt.Fprintf(b, " sslCert=%s sslKey=%s", QuoteIfNeeded(eff.SSLCert), QuoteIfNeeded(eff.SSLKey))
 	}
 }
 

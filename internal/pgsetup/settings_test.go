@@ -106,3 +106,81 @@ func TestCollectJoinsInOrder(t *testing.T) {
 		t.Errorf("nothing reported, yet Collect = %v", err)
 	}
 }
+
+// A configured certificate must never leave the connection able to fall
+// back to plain text, nor verify less than it could: without an sslMode, a
+// root certificate means verify-full and a client certificate require.
+func TestSSLModeDefaultsToVerifyingWithACertificate(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		s    Settings
+		want string
+	}{
+		{"nothing configured", Settings{}, "prefer"},
+		{"root certificate field", Settings{Session: Session{SSLRootCert: "/ca.pem"}}, "verify-full"},
+		{"root certificate in the URL", Settings{Server: Server{URL: "postgres://h/d?sslrootcert=/ca.pem"}}, "verify-full"},
+		{"client certificate only", Settings{Session: Session{SSLCert: "/c.pem", SSLKey: "/c.key"}}, "require"},
+		{"client certificate in the URL", Settings{Server: Server{URL: "postgres://h/d?sslcert=/c.pem&sslkey=/c.key"}}, "require"},
+		{"both", Settings{Session: Session{SSLRootCert: "/ca.pem", SSLCert: "/c.pem", SSLKey: "/c.key"}}, "verify-full"},
+		{"an explicit mode wins", Settings{Server: Server{URL: "postgres://h/d?sslrootcert=/ca.pem&sslmode=verify-ca"}}, "verify-ca"},
+		{"an explicit field mode wins", Settings{Session: Session{SSLRootCert: "/ca.pem", SSLMode: "require"}}, "require"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			eff, _, err := c.s.Resolve(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if eff.SSLMode != c.want {
+				t.Errorf("sslMode = %q, want %q", eff.SSLMode, c.want)
+			}
+			dsn := keywordDSN(eff, nil)
+			if !strings.Contains(dsn, "sslmode='"+c.want+"'") {
+				t.Errorf("pgx gets %s, want sslmode %s", dsn, c.want)
+			}
+		})
+	}
+}
+
+func TestValidateRefusesCertificatesTheModeIgnores(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		s     Session
+		field string
+	}{
+		{"root certificate with prefer", Session{SSLMode: "prefer", SSLRootCert: "/ca.pem"}, "sslRootCert"},
+		{"root certificate with disable", Session{SSLMode: "disable", SSLRootCert: "/ca.pem"}, "sslRootCert"},
+		{"client certificate with allow", Session{SSLMode: "allow", SSLCert: "/c.pem", SSLKey: "/c.key"}, "sslCert"},
+		{"certificate without key", Session{SSLMode: "require", SSLCert: "/c.pem"}, "sslKey"},
+		{"key without certificate", Session{SSLMode: "require", SSLKey: "/c.key"}, "sslCert"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var got []string
+			Settings{Session: c.s}.WithDefaults().ValidateConnection(func(field, format string, args ...any) {
+				got = append(got, field+": "+fmt.Sprintf(format, args...))
+			})
+			if len(got) != 1 || !strings.HasPrefix(got[0], c.field+":") {
+				t.Errorf("reported %q, want one error for %s", got, c.field)
+			}
+		})
+	}
+	var got []string
+	Settings{Session: Session{SSLRootCert: "/ca.pem", SSLCert: "/c.pem", SSLKey: "/c.key"}}.WithDefaults().ValidateConnection(func(field, format string, args ...any) {
+		got = append(got, field)
+	})
+	if len(got) != 0 {
+		t.Errorf("certificates with the default mode: reported %v", got)
+	}
+}
+
+func TestClientCertificateReachesPgx(t *testing.T) {
+	eff, _, err := Settings{Server: Server{URL: "postgres://h/d?sslcert=/c.pem&sslkey=/c.key&sslrootcert=/ca.pem"}}.Resolve(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsn := keywordDSN(eff, nil)
+	for _, want := range []string{"sslcert='/c.pem'", "sslkey='/c.key'", "sslrootcert='/ca.pem'", "sslmode='verify-full'"} {
+		if !strings.Contains(dsn, want) {
+			t.Errorf("pgx gets %s, want %s in it", dsn, want)
+		}
+	}
+}

@@ -19,7 +19,7 @@ type ParamFunc func(name, value string) (own bool, err error)
 // then defaults for whatever is still zero) and the URL's parameters that go
 // to pgx as they are. The URL accepts what libpq accepts in a single-host
 // URL; the parameters host, port, user, password, dbname, sslmode,
-// sslrootcert, connect_timeout (whole seconds, at least 1),
+// sslrootcert, sslcert, sslkey, connect_timeout (whole seconds, at least 1),
 // statement_timeout (milliseconds or a Go duration), pool_max_conns,
 // pool_min_conns, pool_max_conn_lifetime and pool_max_conn_idle_time (Go
 // durations) become fields; the others go to own (if not nil), then to pgx.
@@ -148,6 +148,10 @@ func (r *urlSettings) param(name, v string, own ParamFunc) error {
 		return str(func(c *Settings, s string) { c.SSLMode = s })
 	case "sslrootcert":
 		return str(func(c *Settings, s string) { c.SSLRootCert = s })
+	case "sslcert":
+		return str(func(c *Settings, s string) { c.SSLCert = s })
+	case "sslkey":
+		return str(func(c *Settings, s string) { c.SSLKey = s })
 	case "connect_timeout":
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {

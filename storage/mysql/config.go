@@ -36,8 +36,8 @@ type Config struct {
 	ReadTimeout    time.Duration `yaml:"readTimeout" envconfig:"READ_TIMEOUT" default:"30s" desc:"bound on waiting for one server reply; a hung server fails calls after this"`
 	WriteTimeout   time.Duration `yaml:"writeTimeout" envconfig:"WRITE_TIMEOUT" default:"30s" desc:"bound on sending one request"`
 
-	TLS       string `yaml:"tls" envconfig:"TLS" default:"false" desc:"false, true (verify the server), skip-verify (encrypt, no verification) or preferred (TLS if the server offers it)"`
-	TLSCAFile string `yaml:"tlsCAFile" envconfig:"TLS_CA_FILE" desc:"PEM file of the CA that signed the server certificate; needs tls: true"`
+	TLS       string `yaml:"tls" envconfig:"TLS" desc:"false, true (verify the server, name included), skip-verify (encrypt, no verification) or preferred (TLS if the server offers it); empty: true when tlsCAFile is set, false otherwise"`
+	TLSCAFile string `yaml:"tlsCAFile" envconfig:"TLS_CA_FILE" desc:"PEM file of the CA that signed the server certificate (default: the system roots); needs tls: true, the default when it is set"`
 }
 
 // Defaults. Pool sizes and lifetimes follow the Hikari defaults Infinitic
@@ -55,7 +55,10 @@ const (
 	DefaultConnectTimeout  = 5 * time.Second
 	DefaultReadTimeout     = 30 * time.Second
 	DefaultWriteTimeout    = 30 * time.Second
-	DefaultTLS             = "false"
+	// DefaultTLS is the tls setting when none is given and no tlsCAFile
+	// is; with a tlsCAFile it is "true", so a CA file always means a
+	// verified connection (a tag cannot say that, so tls has none).
+	DefaultTLS = "false"
 )
 
 // schemaVersionTable records the layout version of every weft table in a
@@ -143,6 +146,9 @@ func overlay(base, top Config) Config {
 
 // withDefaults fills every zero field with its default.
 func (c Config) withDefaults() Config {
+	if c.TLS == "" && c.TLSCAFile != "" {
+		c.TLS = "true"
+	}
 	return overlay(Config{
 		Host:            DefaultHost,
 		Port:            DefaultPort,

@@ -46,7 +46,8 @@ func TestValidate(t *testing.T) {
 		{"tls unknown", func(c *Config) { c.TLS = "yes" }, []string{"tls"}},
 		{"tls preferred", func(c *Config) { c.TLS = "preferred" }, nil},
 		{"tls skip-verify", func(c *Config) { c.TLS = "skip-verify" }, nil},
-		{"ca file without tls", func(c *Config) { c.TLSCAFile = "/ca.pem" }, []string{"tlsCAFile"}},
+		{"ca file without tls means tls", func(c *Config) { c.TLSCAFile = "/ca.pem" }, nil},
+		{"ca file with tls false", func(c *Config) { c.TLS = "false"; c.TLSCAFile = "/ca.pem" }, []string{"tlsCAFile"}},
 		{"url fills user", func(c *Config) { *c = Config{URL: "mysql://u@h/db"} }, nil},
 		{"url bad scheme", func(c *Config) { c.URL = "postgres://u@h/db" }, []string{"url"}},
 		{"url and field errors together", func(c *Config) { c.URL = "http://x"; c.Port = 0; c.TLS = "no" }, []string{"url", "tls"}},
@@ -217,6 +218,13 @@ func TestTagsOnEveryField(t *testing.T) {
 			t.Errorf("field %s: envconfig %q, want %q (upper snake of yaml %q)", f.Name, env, snake, yaml)
 		}
 		def, hasDef := f.Tag.Lookup("default")
+		if f.Name == "TLS" {
+			// Its default depends on tlsCAFile, which a tag cannot say.
+			if hasDef || defaults.TLS != DefaultTLS {
+				t.Errorf("field TLS: default tag %q, withDefaults gives %q; want no tag and %q", def, defaults.TLS, DefaultTLS)
+			}
+			continue
+		}
 		zeroDefault := reflect.ValueOf(defaults).Field(i).IsZero()
 		if hasDef == zeroDefault {
 			t.Errorf("field %s: default tag %q disagrees with withDefaults", f.Name, def)
@@ -248,4 +256,33 @@ func normalizeDuration(s string) string {
 		return d.String()
 	}
 	return s
+}
+
+// A CA file says the server is to be verified: without a tls setting it
+// means tls: true, never a connection in clear text.
+func TestCAFileMeansVerifiedTLS(t *testing.T) {
+	for _, c := range []Config{
+		{User: "u", TLSCAFile: "/ca.pem"},
+		{URL: "mysql://u@h/db?tlsCAFile=/ca.pem"},
+		{URL: "mysql://u@h/db", TLSCAFile: "/ca.pem"},
+	} {
+		r, err := c.resolve()
+		if err != nil {
+			t.Errorf("%v: %v", c, err)
+			continue
+		}
+		if r.TLS != "true" {
+			t.Errorf("%v: tls = %q, want true", c, r.TLS)
+		}
+	}
+	if r, _ := (Config{User: "u"}).resolve(); r.TLS != "false" {
+		t.Errorf("no CA file: tls = %q, want false", r.TLS)
+	}
+	for _, tls := range []string{"false", "skip-verify", "preferred"} {
+		_, err := Config{User: "u", TLS: tls, TLSCAFile: "/ca.pem"}.resolve()
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != "tlsCAFile" {
+			t.Errorf("explicit tls %s with a CA file: %v, want a tlsCAFile error", tls, err)
+		}
+	}
 }

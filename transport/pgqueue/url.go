@@ -11,7 +11,7 @@ import (
 // kept as s. Besides what libpq accepts in a single-host URL, these
 // parameters become fields:
 //
-//	host, port, user, password, dbname, sslmode, sslrootcert
+//	host, port, user, password, dbname, sslmode, sslrootcert, sslcert, sslkey
 //	connect_timeout          whole seconds, at least 1
 //	statement_timeout        milliseconds or a Go duration
 //	pool_max_conns, pool_min_conns

@@ -3,8 +3,6 @@ package pulsar
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,18 +22,9 @@ type admin struct {
 func newAdmin(c Config) (*admin, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if strings.HasPrefix(c.AdminURL, "https:") {
-		// InsecureSkipVerify only when the user opts in (Config.TLSAllowInsecure).
-		tc := &tls.Config{InsecureSkipVerify: c.TLSAllowInsecure}
-		if c.TLSTrustCertsFile != "" {
-			pem, err := os.ReadFile(c.TLSTrustCertsFile)
-			if err != nil {
-				return nil, fmt.Errorf("pulsar: read Config.TLSTrustCertsFile: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("pulsar: Config.TLSTrustCertsFile %s holds no PEM certificate", c.TLSTrustCertsFile)
-			}
-			tc.RootCAs = pool
+		tc, err := c.tlsConfig()
+		if err != nil {
+			return nil, err
 		}
 		tr.TLSClientConfig = tc
 	}

@@ -53,8 +53,10 @@ type Config struct {
 	TLSTrustCertsFile string `yaml:"tlsTrustCertsFile" envconfig:"TLS_TRUST_CERTS_FILE" desc:"PEM file of the CAs to trust for pulsar+ssl:// and https:// (default: the system roots)"`
 	// TLSAllowInsecure accepts any server certificate.
 	TLSAllowInsecure bool `yaml:"tlsAllowInsecure" envconfig:"TLS_ALLOW_INSECURE" default:"false" desc:"accept any server certificate (tests only)"`
-	// TLSValidateHostname checks the server certificate's host name.
-	TLSValidateHostname bool `yaml:"tlsValidateHostname" envconfig:"TLS_VALIDATE_HOSTNAME" default:"false" desc:"check the server certificate's host name"`
+	// TLSSkipHostnameVerification checks the server certificate's chain
+	// but not that it names the host. Host names are verified unless this
+	// says otherwise, for the broker and the admin URL alike.
+	TLSSkipHostnameVerification bool `yaml:"tlsSkipHostnameVerification" envconfig:"TLS_SKIP_HOSTNAME_VERIFICATION" default:"false" desc:"verify the server certificate's chain but not its host name (tests only; host names are verified by default)"`
 
 	// Token is a JWT for token authentication; TokenFile names a file
 	// holding one (re-read when the client reconnects). At most one may be
@@ -201,6 +203,9 @@ func (c Config) validate() error {
 			bad("TLSTrustCertsFile", "%v", err)
 		}
 	}
+	if c.TLSAllowInsecure && c.TLSSkipHostnameVerification {
+		bad("TLSSkipHostnameVerification", "set, but TLSAllowInsecure turns all verification off, so it would be ignored")
+	}
 	for _, d := range []struct {
 		field string
 		v     time.Duration
@@ -268,10 +273,10 @@ func (c Config) String() string {
 		token = "[redacted]"
 	}
 	return fmt.Sprintf("pulsar.Config{URL:%q AdminURL:%q Tenant:%q Namespace:%q Token:%q TokenFile:%q "+
-		"TLSTrustCertsFile:%q TLSAllowInsecure:%t TLSValidateHostname:%t ConnectionTimeout:%v OperationTimeout:%v "+
+		"TLSTrustCertsFile:%q TLSAllowInsecure:%t TLSSkipHostnameVerification:%t ConnectionTimeout:%v OperationTimeout:%v "+
 		"ReceiverQueueSize:%d AckWithResponse:%t DisableBatching:%t BatchingMaxPublishDelay:%v BatchingMaxMessages:%d MaxMessageSize:%d}",
 		c.URL, c.AdminURL, c.Tenant, c.Namespace, token, c.TokenFile,
-		c.TLSTrustCertsFile, c.TLSAllowInsecure, c.TLSValidateHostname, c.ConnectionTimeout, c.OperationTimeout,
+		c.TLSTrustCertsFile, c.TLSAllowInsecure, c.TLSSkipHostnameVerification, c.ConnectionTimeout, c.OperationTimeout,
 		c.ReceiverQueueSize, c.AckWithResponse, c.DisableBatching, c.BatchingMaxPublishDelay, c.BatchingMaxMessages, c.MaxMessageSize)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,20 +68,9 @@ func New(ctx context.Context, cfg Config) (*Transport, error) {
 		}
 		t.admin = a
 	}
-	opts := pulsar.ClientOptions{
-		URL:                        cfg.URL,
-		ConnectionTimeout:          cfg.ConnectionTimeout,
-		OperationTimeout:           cfg.OperationTimeout,
-		TLSTrustCertsFilePath:      cfg.TLSTrustCertsFile,
-		TLSAllowInsecureConnection: cfg.TLSAllowInsecure,
-		TLSValidateHostname:        cfg.TLSValidateHostname,
-		Logger:                     clientLogger(cfg.Logger),
-	}
-	switch {
-	case cfg.Token != "":
-		opts.Authentication = pulsar.NewAuthenticationToken(cfg.Token)
-	case cfg.TokenFile != "":
-		opts.Authentication = pulsar.NewAuthenticationTokenFromFile(cfg.TokenFile)
+	opts, err := clientOptions(cfg)
+	if err != nil {
+		return nil, err
 	}
 	client, err := pulsar.NewClient(opts)
 	if err != nil {
@@ -90,6 +80,35 @@ func New(ctx context.Context, cfg Config) (*Transport, error) {
 	t.producers = newProducers(t, t.producerOptions)
 	t.unbatched = newProducers(t, t.unbatchedProducerOptions)
 	return t, nil
+}
+
+// clientOptions are the Pulsar client's options for an effective cfg.
+func clientOptions(cfg Config) (pulsar.ClientOptions, error) {
+	opts := pulsar.ClientOptions{
+		URL:                        cfg.URL,
+		ConnectionTimeout:          cfg.ConnectionTimeout,
+		OperationTimeout:           cfg.OperationTimeout,
+		TLSTrustCertsFilePath:      cfg.TLSTrustCertsFile,
+		TLSAllowInsecureConnection: cfg.TLSAllowInsecure,
+		TLSValidateHostname:        !cfg.TLSSkipHostnameVerification,
+		Logger:                     clientLogger(cfg.Logger),
+	}
+	if cfg.TLSSkipHostnameVerification && strings.HasPrefix(cfg.URL, "pulsar+ssl:") {
+		// The client's own switch only changes which name crypto/tls
+		// checks; this configuration checks the chain alone.
+		tc, err := cfg.tlsConfig()
+		if err != nil {
+			return opts, err
+		}
+		opts.TLSConfig = tc
+	}
+	switch {
+	case cfg.Token != "":
+		opts.Authentication = pulsar.NewAuthenticationToken(cfg.Token)
+	case cfg.TokenFile != "":
+		opts.Authentication = pulsar.NewAuthenticationTokenFromFile(cfg.TokenFile)
+	}
+	return opts, nil
 }
 
 // probe dials the service URL's hosts until one accepts a TCP connection:
