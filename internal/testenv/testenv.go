@@ -25,6 +25,24 @@ const (
 	PulsarAdminURL = "WEFT_TEST_PULSAR_ADMIN_URL" // http://127.0.0.1:58080
 )
 
+// Environment variables of the secured test services (scripts/secured.sh:
+// eval "$(scripts/secured.sh env)" sets them all). The URLs carry no
+// secret; passwords and the token are read from the files named. There is
+// no container fallback.
+const (
+	SecureCAFile           = "WEFT_TEST_SECURE_CA_FILE"             // the CA that signed every secured server's certificate
+	SecurePostgresURL      = "WEFT_TEST_SECURE_PG_URL"              // postgres://weft@127.0.0.1:55452/weft_test?sslmode=verify-full&sslrootcert=...
+	SecurePostgresPassword = "WEFT_TEST_SECURE_PG_PASSWORD_FILE"    // file holding user weft's password
+	SecureMySQLURL         = "WEFT_TEST_SECURE_MYSQL_URL"           // mysql://weft@127.0.0.1:53326/weft_test?tls=true&tlsCAFile=...
+	SecureMySQLPassword    = "WEFT_TEST_SECURE_MYSQL_PASSWORD_FILE" // file holding user weft's password
+	SecureRedisURL         = "WEFT_TEST_SECURE_REDIS_URL"           // rediss://weft@127.0.0.1:56399/0?tlsCAFile=...
+	SecureRedisPassword    = "WEFT_TEST_SECURE_REDIS_PASSWORD_FILE" // file holding ACL user weft's password
+	SecurePulsarURL        = "WEFT_TEST_SECURE_PULSAR_URL"          // pulsar://127.0.0.1:56670 (token authentication)
+	SecurePulsarTLSURL     = "WEFT_TEST_SECURE_PULSAR_TLS_URL"      // pulsar+ssl://127.0.0.1:56671
+	SecurePulsarAdminURL   = "WEFT_TEST_SECURE_PULSAR_ADMIN_URL"    // http://127.0.0.1:58100
+	SecurePulsarTokenFile  = "WEFT_TEST_SECURE_PULSAR_TOKEN_FILE"   // file holding role weft's token
+)
+
 // NoDocker is the environment variable that, set to 1, keeps URL from
 // starting containers when a service URL is unset.
 const NoDocker = "WEFT_TEST_NO_DOCKER"

@@ -11,14 +11,15 @@ import (
 
 // Server error numbers the driver treats specially.
 const (
-	erDBAccessDenied  = 1044 // user may not use the database
-	erAccessDenied    = 1045 // wrong user or password
-	erBadDB           = 1049 // unknown database
-	erBadField        = 1054 // unknown column
-	erDupEntry        = 1062 // duplicate key
-	erTooLongPacket   = 1153 // got a packet bigger than max_allowed_packet
-	erLockWaitTimeout = 1205
-	erLockDeadlock    = 1213
+	erDBAccessDenied    = 1044 // user may not use the database
+	erAccessDenied      = 1045 // wrong user or password
+	erInsecureTransport = 3159 // MySQL with require_secure_transport; MariaDB answers 1045
+	erBadDB             = 1049 // unknown database
+	erBadField          = 1054 // unknown column
+	erDupEntry          = 1062 // duplicate key
+	erTooLongPacket     = 1153 // got a packet bigger than max_allowed_packet
+	erLockWaitTimeout   = 1205
+	erLockDeadlock      = 1213
 )
 
 // connect opens the pool and proves the server is reachable and accepts the
@@ -85,8 +86,14 @@ func connectError(c Config, err error) error {
 	addr := hostPort(c.Host, c.Port)
 	var me *mysql.MySQLError
 	switch {
+	case isServerError(err, erAccessDenied) && c.TLS == "false":
+		// The server gives the same answer when the account requires TLS
+		// (REQUIRE SSL), which the connection did not use.
+		return fmt.Errorf("mysql: access denied for user %q at %s: check user and password, and tls (this connection is not encrypted; the account may require TLS): %w", c.User, addr, err)
 	case isServerError(err, erAccessDenied):
 		return fmt.Errorf("mysql: access denied for user %q at %s: check user and password: %w", c.User, addr, err)
+	case isServerError(err, erInsecureTransport):
+		return fmt.Errorf("mysql: %s accepts only encrypted connections: set tls (true, with tlsCAFile if a private CA signed its certificate): %w", addr, err)
 	case isServerError(err, erDBAccessDenied):
 		return fmt.Errorf("mysql: user %q may not use database %q at %s: %w", c.User, c.Database, addr, err)
 	case errors.As(err, &me):

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"syscall"
 )
 
 // authReplies are the starts of the server's replies to bad credentials,
@@ -40,6 +42,10 @@ func connectError(ctx context.Context, r Config, err error, dialErr *error) erro
 			return fmt.Errorf("redis: cannot reach %s within dialTimeout %v: %w (%w)", r.addr(), r.DialTimeout, *dialErr, err)
 		}
 		return fmt.Errorf("redis: cannot reach %s within dialTimeout %v: %w", r.addr(), r.DialTimeout, err)
+	}
+	if !r.TLS && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+		// A TLS-only server hangs up on a client that speaks plain text.
+		return fmt.Errorf("redis: %s closed the connection (does it accept only TLS? use rediss:// or tls: true): %w", r.addr(), err)
 	}
 	return fmt.Errorf("redis: cannot reach %s: %w", r.addr(), err)
 }

@@ -89,6 +89,21 @@ func (a *admin) exists(ctx context.Context, path string) bool {
 	return err == nil && code == http.StatusOK
 }
 
+// explain says what an admin call's failure means: the broker answers an
+// authentication problem with a bare status.
+func (a *admin) explain(code int, body string) string {
+	switch code {
+	case http.StatusUnauthorized:
+		if a.token == nil {
+			return "the broker requires authentication: set token or tokenFile"
+		}
+		return "the broker refused the token (check token or tokenFile: expired, or signed with another key?)"
+	case http.StatusForbidden:
+		return "the token's role may not do this (it must administer the tenant, or be a superuser): " + reason(body)
+	}
+	return reason(body)
+}
+
 // reason shortens an error body: the broker's {"reason": ...} carries a
 // Java stack trace after the message.
 func reason(body string) string {
@@ -135,7 +150,7 @@ func (a *admin) ensureNamespace(ctx context.Context, tenant, namespace string, r
 			// server error rather than a conflict.
 			return nil
 		default:
-			return fmt.Errorf("pulsar: create namespace %s/%s at %s: HTTP %d: %s", tenant, namespace, a.base, code, reason(msg))
+			return fmt.Errorf("pulsar: create namespace %s/%s at %s: HTTP %d: %s", tenant, namespace, a.base, code, a.explain(code, msg))
 		}
 	}
 }
@@ -158,7 +173,7 @@ func (a *admin) setRetention(ctx context.Context, path string, ret retention) er
 		return fmt.Errorf("pulsar: set retention of %s at %s: %w", path, a.base, err)
 	}
 	if code/100 != 2 {
-		return fmt.Errorf("pulsar: set retention of %s at %s: HTTP %d: %s", path, a.base, code, reason(msg))
+		return fmt.Errorf("pulsar: set retention of %s at %s: HTTP %d: %s", path, a.base, code, a.explain(code, msg))
 	}
 	return nil
 }
@@ -170,7 +185,7 @@ func (a *admin) ensureTenant(ctx context.Context, tenant string) error {
 		return fmt.Errorf("pulsar: list clusters at %s: %w", a.base, err)
 	}
 	if code != http.StatusOK {
-		return fmt.Errorf("pulsar: list clusters at %s: HTTP %d: %s", a.base, code, reason(msg))
+		return fmt.Errorf("pulsar: list clusters at %s: HTTP %d: %s", a.base, code, a.explain(code, msg))
 	}
 	var clusters []string
 	if err := json.Unmarshal([]byte(msg), &clusters); err != nil {
@@ -183,7 +198,7 @@ func (a *admin) ensureTenant(ctx context.Context, tenant string) error {
 		return fmt.Errorf("pulsar: create tenant %s at %s: %w", tenant, a.base, err)
 	}
 	if code/100 != 2 && code != http.StatusConflict && !a.exists(ctx, path) {
-		return fmt.Errorf("pulsar: create tenant %s at %s: HTTP %d: %s", tenant, a.base, code, reason(msg))
+		return fmt.Errorf("pulsar: create tenant %s at %s: HTTP %d: %s", tenant, a.base, code, a.explain(code, msg))
 	}
 	return nil
 }
@@ -197,7 +212,7 @@ func (a *admin) deleteNamespace(ctx context.Context, tenant, namespace string) e
 		return fmt.Errorf("pulsar: delete namespace %s/%s at %s: %w", tenant, namespace, a.base, err)
 	}
 	if code/100 != 2 && code != http.StatusNotFound {
-		return fmt.Errorf("pulsar: delete namespace %s/%s at %s: HTTP %d: %s", tenant, namespace, a.base, code, reason(msg))
+		return fmt.Errorf("pulsar: delete namespace %s/%s at %s: HTTP %d: %s", tenant, namespace, a.base, code, a.explain(code, msg))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package pulsar
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -111,9 +112,11 @@ func clientOptions(cfg Config) (pulsar.ClientOptions, error) {
 	return opts, nil
 }
 
-// probe dials the service URL's hosts until one accepts a TCP connection:
-// the client itself connects lazily and retries for OperationTimeout, which
-// would hide an unreachable broker behind the first publish.
+// probe dials the service URL's hosts until one accepts a TCP connection
+// (and, for pulsar+ssl://, completes a verified TLS handshake): the client
+// itself connects lazily and retries for OperationTimeout, which would hide
+// an unreachable broker, or a certificate that fails verification, behind
+// the first publish.
 func probe(ctx context.Context, cfg Config) error {
 	hosts, err := serviceHosts(cfg.URL)
 	if err != nil {
@@ -124,11 +127,31 @@ func probe(ctx context.Context, cfg Config) error {
 	for _, h := range hosts {
 		c, err := d.DialContext(ctx, "tcp", h)
 		if err == nil {
-			return c.Close()
+			if !strings.HasPrefix(cfg.URL, "pulsar+ssl:") {
+				return c.Close()
+			}
+			return probeTLS(ctx, cfg, c, h)
 		}
 		errs = append(errs, err)
 	}
 	return fmt.Errorf("pulsar: cannot reach the broker at %s within %v: %w", cfg.URL, cfg.ConnectionTimeout, errs[len(errs)-1])
+}
+
+// probeTLS does on c the handshake the client will do with host h, so a
+// certificate that fails verification fails New with the reason.
+func probeTLS(ctx context.Context, cfg Config, c net.Conn, h string) error {
+	defer c.Close()
+	tc, err := cfg.tlsConfig()
+	if err != nil {
+		return err
+	}
+	tc.ServerName, _, _ = net.SplitHostPort(h)
+	hctx, cancel := context.WithTimeout(ctx, cfg.ConnectionTimeout)
+	defer cancel()
+	if err := tls.Client(c, tc).HandshakeContext(hctx); err != nil {
+		return fmt.Errorf("pulsar: TLS handshake with the broker at %s: %w", h, err)
+	}
+	return nil
 }
 
 func (t *Transport) producerOptions(topic string) pulsar.ProducerOptions {
