@@ -26,20 +26,23 @@ test: vet ## quick: every test on the in-memory backends only (race detector on)
 	$(GO) test -race -count=1 $(PKGS)
 
 test-all: services-up vet ## every test against real services; what CI runs
-	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env) && eval "$$env_out" && \
+	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env && bash scripts/secured.sh env) && eval "$$env_out" && \
 		export TEST_REQUIRE_INTEGRATION=1 && $(GO) test -race -count=1 -timeout 30m $(PKGS)
 
-services-up: ## start PostgreSQL, MariaDB, Redis and a Pulsar standalone broker on loopback
+services-up: ## start PostgreSQL, MariaDB, Redis and a Pulsar standalone broker on loopback, plain and secured
 	bash scripts/services.sh up
 	bash scripts/pulsar.sh up
+	bash scripts/secured.sh up
 
 services-down: ## stop the services started by services-up
+	bash scripts/secured.sh down
 	bash scripts/pulsar.sh down
 	bash scripts/services.sh down
 
 services-status: ## show whether each service answers
 	bash scripts/services.sh status
 	bash scripts/pulsar.sh status
+	bash scripts/secured.sh status
 
 test-short: ## quick tests without the race detector
 	$(GO) test -short -count=1 $(PKGS)
