@@ -17,6 +17,7 @@ import (
 
 	"github.com/weftio/weft/core"
 	"github.com/weftio/weft/functions"
+	"github.com/weftio/weft/internal/redact"
 )
 
 // HTTP returns a sink posting each event to target. A 2xx answer delivers
@@ -26,18 +27,19 @@ import (
 func HTTP(target string, timeout time.Duration) (functions.EventSink, error) {
 	u, err := url.Parse(target)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("event sink %q is not an http(s) URL", target)
+		return nil, fmt.Errorf("event sink %q is not an http(s) URL", redact.URL(target))
 	}
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
+	shown := redact.URL(target) // for messages: the URL may hold a password or a token
 	p, err := cehttp.New(cehttp.WithTarget(target), cehttp.WithClient(http.Client{Timeout: timeout}))
 	if err != nil {
-		return nil, fmt.Errorf("event sink %s: %w", target, err)
+		return nil, fmt.Errorf("event sink %s: %w", shown, redact.Error(err))
 	}
 	c, err := cloudevents.NewClient(p)
 	if err != nil {
-		return nil, fmt.Errorf("event sink %s: %w", target, err)
+		return nil, fmt.Errorf("event sink %s: %w", shown, redact.Error(err))
 	}
 	return func(ctx context.Context, env core.Envelope, _ *core.Event) error {
 		e := cloudevents.NewEvent()
@@ -56,8 +58,8 @@ func HTTP(target string, timeout time.Duration) (functions.EventSink, error) {
 		var hr *cehttp.Result
 		if errors.As(res, &hr) && hr.StatusCode >= 400 && hr.StatusCode < 500 && hr.StatusCode != http.StatusRequestTimeout &&
 			hr.StatusCode != http.StatusTooManyRequests {
-			return functions.Permanent(fmt.Sprintf("event sink %s refused %s with HTTP %d", target, env.ID, hr.StatusCode), res)
+			return functions.Permanent(fmt.Sprintf("event sink %s refused %s with HTTP %d", shown, env.ID, hr.StatusCode), redact.Error(res))
 		}
-		return fmt.Errorf("event sink %s: %w", target, res)
+		return fmt.Errorf("event sink %s: %w", shown, redact.Error(res))
 	}, nil
 }

@@ -3,8 +3,10 @@ package eventsink_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -82,5 +84,54 @@ func TestHTTPSinkErrors(t *testing.T) {
 	}
 	if _, err := eventsink.HTTP("ftp://x", 0); err == nil {
 		t.Error("a non-http sink URL was accepted")
+	}
+}
+
+// TestHTTPSinkErrorsHideSecrets: the sink URL's password and token appear
+// in no error, whether the sink refuses, fails or cannot be reached.
+func TestHTTPSinkErrorsHideSecrets(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("token") != "s3cr3t-token" {
+			t.Errorf("the sink got %s, without its token", r.URL)
+		}
+		w.WriteHeader(map[bool]int{true: 400, false: 503}[r.Header.Get("ce-id") == "refuse"])
+	}))
+	defer srv.Close()
+	withSecrets := func(base string) string {
+		return strings.Replace(base, "http://", "http://hook:s3cr3t-password@", 1) + "/in?token=s3cr3t-token"
+	}
+	sink, err := eventsink.HTTP(withSecrets(srv.URL), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, ev := event(t)
+	var errs []error
+	errs = append(errs, sink(context.Background(), env, ev)) // 503
+	env.ID = "refuse"
+	errs = append(errs, sink(context.Background(), env, ev)) // 400
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	unreachable, err := eventsink.HTTP(withSecrets(closed), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs = append(errs, unreachable(context.Background(), env, ev))
+	_, err = eventsink.HTTP("ftp://hook:s3cr3t-password@x/?token=s3cr3t-token", 0)
+	errs = append(errs, err)
+	for i, err := range errs {
+		if err == nil {
+			t.Fatalf("error %d is nil", i)
+		}
+		if strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("error %d shows a secret: %v", i, err)
+		}
+	}
+	if !functions.IsPermanent(errs[1]) || functions.IsPermanent(errs[0]) {
+		t.Errorf("masking changed what is permanent: %v, %v", errs[0], errs[1])
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/weftio/weft/internal/redact"
 )
 
 func main() {
@@ -76,7 +78,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1 // the report says why
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "weft:", err)
+		// The last line of defence: whatever an error quotes, no password
+		// or token of a configured URL reaches the terminal.
+		fmt.Fprintln(stderr, "weft:", redact.Text(err.Error()))
 		return 1
 	}
 	return 0

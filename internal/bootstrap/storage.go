@@ -3,11 +3,13 @@ package bootstrap
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
 
 	"github.com/weftio/weft/internal/config"
+	"github.com/weftio/weft/internal/redact"
 	"github.com/weftio/weft/storage"
 	storagememory "github.com/weftio/weft/storage/memory"
 )
@@ -37,7 +39,9 @@ func OpenStorage(ctx context.Context, cfg *config.Config) (*Stores, error) {
 		}
 		var err error
 		if kv, ks, closer, err = d(ctx, cfg); err != nil {
-			return nil, fmt.Errorf("open %s storage: %w", cfg.Storage, err)
+			// Drivers keep passwords out of their errors; a library under
+			// them may not.
+			return nil, fmt.Errorf("open %s storage: %w", cfg.Storage, redact.Error(err))
 		}
 	}
 	c, err := storage.ParseCompression(strings.ReplaceAll(cfg.Compression, "none", ""))
@@ -56,13 +60,19 @@ type driver func(ctx context.Context, cfg *config.Config) (storage.KeyValue, sto
 // drivers holds the SQL and Redis backends by name.
 var drivers = map[string]driver{}
 
-// Logger builds the process logger from the configuration.
-func Logger(cfg *config.Config) *slog.Logger {
+// Logger builds the process logger from the configuration, writing to
+// stderr.
+func Logger(cfg *config.Config) *slog.Logger { return NewLogger(cfg, os.Stderr) }
+
+// NewLogger builds a logger writing to w. Every record is masked
+// (redact.Handler): a driver or library logging a URL it was given does
+// not log the password in it.
+func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(redact.Handler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(redact.Handler(slog.NewTextHandler(w, opts)))
 }

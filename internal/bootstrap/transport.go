@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/weftio/weft/internal/config"
+	"github.com/weftio/weft/internal/redact"
 	"github.com/weftio/weft/transport"
 	transportmemory "github.com/weftio/weft/transport/memory"
 )
@@ -25,7 +26,7 @@ func OpenTransport(ctx context.Context, cfg *config.Config, logger *slog.Logger)
 	}
 	tr, err := d(ctx, cfg, logger)
 	if err != nil {
-		return nil, fmt.Errorf("open %s transport: %w", cfg.Transport, err)
+		return nil, fmt.Errorf("open %s transport: %w", cfg.Transport, redact.Error(err))
 	}
 	return tr, nil
 }

@@ -10,12 +10,14 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/weftio/weft/internal/redact"
 	"github.com/weftio/weft/storage"
 	"github.com/weftio/weft/storage/mysql"
 	"github.com/weftio/weft/storage/postgres"
@@ -136,7 +138,12 @@ func Load(src Source) (*Config, error) {
 			v = strings.TrimRight(string(b), "\r\n")
 		}
 		if err := setString(f.Value, v); err != nil {
-			errs = append(errs, &FieldError{f.Env, f.Path, fmt.Errorf("cannot use %q: %v", v, err)})
+			// Parse errors quote the value too.
+			msg := fmt.Sprintf("cannot use %s: %v", strconv.Quote(redact.URL(v)), redact.Text(err.Error()))
+			if f.Secret {
+				msg = "cannot use the value given (a secret, not shown)"
+			}
+			errs = append(errs, &FieldError{f.Env, f.Path, errors.New(msg)})
 		}
 	}
 	cfg.inheritQueueConnection()
@@ -278,7 +285,7 @@ func (c *Config) validate() []error {
 		bad("WEFT_ENGINE_RETENTION", "engine.retention", "must be positive")
 	}
 	if c.Events.Sink != "" && !strings.HasPrefix(c.Events.Sink, "http://") && !strings.HasPrefix(c.Events.Sink, "https://") {
-		bad("WEFT_EVENTS_SINK", "events.sink", "%q is not an http(s) URL", c.Events.Sink)
+		bad("WEFT_EVENTS_SINK", "events.sink", "%q is not an http(s) URL", redact.URL(c.Events.Sink))
 	}
 	if c.Worker.Concurrency <= 0 {
 		bad("WEFT_WORKER_CONCURRENCY", "worker.concurrency", "must be positive")

@@ -265,3 +265,30 @@ func TestCertificatesMeanVerifiedConnections(t *testing.T) {
 		t.Errorf("postgres without certificates: %s, want libpq's sslMode=prefer", s)
 	}
 }
+
+// TestPrintMasksURLs: the passwords and tokens inside URLs are masked in
+// Print, and what says which server is meant is kept.
+func TestPrintMasksURLs(t *testing.T) {
+	c, err := Load(Source{Lookup: env(map[string]string{
+		"WEFT_STORAGE":      "postgres",
+		"WEFT_POSTGRES_URL": "postgres://weft:hunter2@db.example/app?password=hunter3",
+		"WEFT_MYSQL_URL":    "weft:hunter4@tcp(mysql.example)/app",
+		"WEFT_EVENTS_SINK":  "https://sink.example/in?access_token=hunter5",
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Print()
+	if strings.Contains(p, "hunter") {
+		t.Errorf("Print shows a secret:\n%s", p)
+	}
+	for _, want := range []string{"postgres://weft:xxxxx@db.example/app?password=xxxxx", "weft:xxxxx@tcp(mysql.example)/app", "https://sink.example/in?access_token=xxxxx"} {
+		if !strings.Contains(p, want) {
+			t.Errorf("Print lacks %s:\n%s", want, p)
+		}
+	}
+	_, err = Load(Source{Lookup: env(map[string]string{"WEFT_EVENTS_SINK": "ftp://u:hunter6@sink.example", "WEFT_ENGINE_RETENTION": "redis://:hunter7@r/0"})})
+	if err == nil || strings.Contains(err.Error(), "hunter") || !strings.Contains(err.Error(), "sink.example") {
+		t.Errorf("errors: %v", err)
+	}
+}

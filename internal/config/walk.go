@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/weftio/weft/internal/redact"
 )
 
 // field is one leaf setting: its environment variable, its YAML path and
@@ -128,7 +130,8 @@ func setString(v reflect.Value, s string) error {
 	return nil
 }
 
-// display renders a leaf for printing, masking secrets.
+// display renders a leaf for printing, masking secrets: settings that are
+// secrets as a whole, and the passwords and tokens inside URLs.
 func display(f field) string {
 	if f.Secret {
 		if f.Value.IsZero() {
@@ -140,7 +143,8 @@ func display(f field) string {
 		return d.String()
 	}
 	if f.Value.Kind() == reflect.String {
-		return strconv.Quote(f.Value.String())
+		// A URL or DSN keeps its password in the userinfo or the query.
+		return strconv.Quote(redact.URL(f.Value.String()))
 	}
 	return fmt.Sprint(f.Value.Interface())
 }

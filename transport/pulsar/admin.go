@@ -10,11 +10,14 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/weftio/weft/internal/redact"
 )
 
 // admin is the little of Pulsar's REST admin API the transport needs.
 type admin struct {
 	base  string // without a trailing slash
+	shown string // base for messages, its secrets masked
 	http  *http.Client
 	token func() (string, error)
 }
@@ -29,8 +32,9 @@ func newAdmin(c Config) (*admin, error) {
 		tr.TLSClientConfig = tc
 	}
 	a := &admin{
-		base: strings.TrimRight(c.AdminURL, "/"),
-		http: &http.Client{Transport: tr, Timeout: c.OperationTimeout},
+		base:  strings.TrimRight(c.AdminURL, "/"),
+		shown: redact.URL(strings.TrimRight(c.AdminURL, "/")),
+		http:  &http.Client{Transport: tr, Timeout: c.OperationTimeout},
 	}
 	switch {
 	case c.Token != "":
@@ -134,7 +138,7 @@ func (a *admin) ensureNamespace(ctx context.Context, tenant, namespace string, r
 	for try := 0; ; try++ {
 		code, msg, err := a.do(ctx, http.MethodPut, path, nil)
 		if err != nil {
-			return fmt.Errorf("pulsar: create namespace %s/%s at %s: %w", tenant, namespace, a.base, err)
+			return fmt.Errorf("pulsar: create namespace %s/%s at %s: %w", tenant, namespace, a.shown, err)
 		}
 		switch {
 		case code/100 == 2:
@@ -150,7 +154,7 @@ func (a *admin) ensureNamespace(ctx context.Context, tenant, namespace string, r
 			// server error rather than a conflict.
 			return nil
 		default:
-			return fmt.Errorf("pulsar: create namespace %s/%s at %s: HTTP %d: %s", tenant, namespace, a.base, code, a.explain(code, msg))
+			return fmt.Errorf("pulsar: create namespace %s/%s at %s: HTTP %d: %s", tenant, namespace, a.shown, code, a.explain(code, msg))
 		}
 	}
 }
@@ -170,10 +174,10 @@ func (a *admin) setRetention(ctx context.Context, path string, ret retention) er
 	}
 	code, msg, err := a.do(ctx, http.MethodPost, path+"/retention", ret)
 	if err != nil {
-		return fmt.Errorf("pulsar: set retention of %s at %s: %w", path, a.base, err)
+		return fmt.Errorf("pulsar: set retention of %s at %s: %w", path, a.shown, err)
 	}
 	if code/100 != 2 {
-		return fmt.Errorf("pulsar: set retention of %s at %s: HTTP %d: %s", path, a.base, code, a.explain(code, msg))
+		return fmt.Errorf("pulsar: set retention of %s at %s: HTTP %d: %s", path, a.shown, code, a.explain(code, msg))
 	}
 	return nil
 }
@@ -182,23 +186,23 @@ func (a *admin) setRetention(ctx context.Context, path string, ret retention) er
 func (a *admin) ensureTenant(ctx context.Context, tenant string) error {
 	code, msg, err := a.do(ctx, http.MethodGet, "/admin/v2/clusters", nil)
 	if err != nil {
-		return fmt.Errorf("pulsar: list clusters at %s: %w", a.base, err)
+		return fmt.Errorf("pulsar: list clusters at %s: %w", a.shown, err)
 	}
 	if code != http.StatusOK {
-		return fmt.Errorf("pulsar: list clusters at %s: HTTP %d: %s", a.base, code, a.explain(code, msg))
+		return fmt.Errorf("pulsar: list clusters at %s: HTTP %d: %s", a.shown, code, a.explain(code, msg))
 	}
 	var clusters []string
 	if err := json.Unmarshal([]byte(msg), &clusters); err != nil {
-		return fmt.Errorf("pulsar: list clusters at %s: %w", a.base, err)
+		return fmt.Errorf("pulsar: list clusters at %s: %w", a.shown, err)
 	}
 	body := map[string]any{"allowedClusters": clusters, "adminRoles": []string{}}
 	path := "/admin/v2/tenants/" + url.PathEscape(tenant)
 	code, msg, err = a.do(ctx, http.MethodPut, path, body)
 	if err != nil {
-		return fmt.Errorf("pulsar: create tenant %s at %s: %w", tenant, a.base, err)
+		return fmt.Errorf("pulsar: create tenant %s at %s: %w", tenant, a.shown, err)
 	}
 	if code/100 != 2 && code != http.StatusConflict && !a.exists(ctx, path) {
-		return fmt.Errorf("pulsar: create tenant %s at %s: HTTP %d: %s", tenant, a.base, code, a.explain(code, msg))
+		return fmt.Errorf("pulsar: create tenant %s at %s: HTTP %d: %s", tenant, a.shown, code, a.explain(code, msg))
 	}
 	return nil
 }
@@ -209,10 +213,10 @@ func (a *admin) deleteNamespace(ctx context.Context, tenant, namespace string) e
 	path := "/admin/v2/namespaces/" + url.PathEscape(tenant) + "/" + url.PathEscape(namespace) + "?force=true"
 	code, msg, err := a.do(ctx, http.MethodDelete, path, nil)
 	if err != nil {
-		return fmt.Errorf("pulsar: delete namespace %s/%s at %s: %w", tenant, namespace, a.base, err)
+		return fmt.Errorf("pulsar: delete namespace %s/%s at %s: %w", tenant, namespace, a.shown, err)
 	}
 	if code/100 != 2 && code != http.StatusNotFound {
-		return fmt.Errorf("pulsar: delete namespace %s/%s at %s: HTTP %d: %s", tenant, namespace, a.base, code, a.explain(code, msg))
+		return fmt.Errorf("pulsar: delete namespace %s/%s at %s: HTTP %d: %s", tenant, namespace, a.shown, code, a.explain(code, msg))
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/weftio/weft/internal/redact"
 )
 
 // Defaults applied by New to zero Config fields.
@@ -177,11 +179,11 @@ func (c Config) validate() error {
 		u, err := url.Parse(c.AdminURL)
 		switch {
 		case err != nil:
-			bad("AdminURL", "%q does not parse: %v", c.AdminURL, err)
+			bad("AdminURL", "%q does not parse: %v", redact.URL(c.AdminURL), redact.Error(err))
 		case u.Scheme != "http" && u.Scheme != "https":
-			bad("AdminURL", "%q: the scheme must be http or https", c.AdminURL)
+			bad("AdminURL", "%q: the scheme must be http or https", redact.URL(c.AdminURL))
 		case u.Host == "":
-			bad("AdminURL", "%q has no host", c.AdminURL)
+			bad("AdminURL", "%q has no host", redact.URL(c.AdminURL))
 		}
 	}
 	if !pulsarName.MatchString(c.Tenant) {
@@ -237,7 +239,7 @@ func (c Config) validate() error {
 func serviceHosts(service string) ([]string, error) {
 	scheme, rest, ok := strings.Cut(service, "://")
 	if !ok {
-		return nil, fmt.Errorf("%q is not a URL (want pulsar://host:port)", service)
+		return nil, fmt.Errorf("%q is not a URL (want pulsar://host:port)", redact.URL(service))
 	}
 	defPort := ""
 	switch scheme {
@@ -250,13 +252,16 @@ func serviceHosts(service string) ([]string, error) {
 	case "https":
 		defPort = "443"
 	default:
-		return nil, fmt.Errorf("%q: the scheme must be pulsar, pulsar+ssl, http or https", service)
+		return nil, fmt.Errorf("%q: the scheme must be pulsar, pulsar+ssl, http or https", redact.URL(service))
 	}
 	rest, _, _ = strings.Cut(rest, "/")
+	if strings.Contains(rest, "@") {
+		return nil, fmt.Errorf("%q: a service URL holds no user or password (authenticate with token)", redact.URL(service))
+	}
 	var hosts []string
 	for h := range strings.SplitSeq(rest, ",") {
 		if h == "" {
-			return nil, fmt.Errorf("%q has an empty host", service)
+			return nil, fmt.Errorf("%q has an empty host", redact.URL(service))
 		}
 		if !strings.Contains(h, ":") || strings.HasSuffix(h, "]") {
 			h += ":" + defPort
@@ -266,7 +271,8 @@ func serviceHosts(service string) ([]string, error) {
 	return hosts, nil
 }
 
-// String describes c without its token, so a Config can be logged.
+// String describes c without its token or the passwords its URLs may hold,
+// so a Config can be logged.
 func (c Config) String() string {
 	token := ""
 	if c.Token != "" {
@@ -275,7 +281,7 @@ func (c Config) String() string {
 	return fmt.Sprintf("pulsar.Config{URL:%q AdminURL:%q Tenant:%q Namespace:%q Token:%q TokenFile:%q "+
 		"TLSTrustCertsFile:%q TLSAllowInsecure:%t TLSSkipHostnameVerification:%t ConnectionTimeout:%v OperationTimeout:%v "+
 		"ReceiverQueueSize:%d AckWithResponse:%t DisableBatching:%t BatchingMaxPublishDelay:%v BatchingMaxMessages:%d MaxMessageSize:%d}",
-		c.URL, c.AdminURL, c.Tenant, c.Namespace, token, c.TokenFile,
+		redact.URL(c.URL), redact.URL(c.AdminURL), c.Tenant, c.Namespace, token, c.TokenFile,
 		c.TLSTrustCertsFile, c.TLSAllowInsecure, c.TLSSkipHostnameVerification, c.ConnectionTimeout, c.OperationTimeout,
 		c.ReceiverQueueSize, c.AckWithResponse, c.DisableBatching, c.BatchingMaxPublishDelay, c.BatchingMaxMessages, c.MaxMessageSize)
 }

@@ -163,3 +163,32 @@ func TestFieldErrorsNameTheYAMLField(t *testing.T) {
 		t.Errorf("field names %q, want url,adminUrl", got)
 	}
 }
+
+// TestURLPasswordsNotPrinted: a password in the admin URL (basic
+// authentication) or in the service URL (where it has no place) is never
+// printed, by String or by an error.
+func TestURLPasswordsNotPrinted(t *testing.T) {
+	t.Parallel()
+	cfg := Config{URL: "pulsar://127.0.0.1:1", AdminURL: "http://admin:s3cr3t-admin@127.0.0.1:2/?token=s3cr3t-query"}
+	outputs := []string{fmt.Sprint(cfg), fmt.Sprintf("%#v", cfg)}
+	for _, bad := range []Config{
+		{URL: "pulsar://u:s3cr3t-service@127.0.0.1:1"},
+		{URL: "pulsr://u:s3cr3t-scheme@127.0.0.1:1"},
+		{URL: "pulsar://127.0.0.1:1", AdminURL: "ftp://admin:s3cr3t-ftp@127.0.0.1:2"},
+		{URL: "pulsar://127.0.0.1:1", AdminURL: "http://admin:s3cr3t-%zz@127.0.0.1:2"},
+	} {
+		err := bad.Validate()
+		if err == nil {
+			t.Fatalf("%v: accepted", bad)
+		}
+		outputs = append(outputs, err.Error())
+	}
+	for _, out := range outputs {
+		if strings.Contains(out, "s3cr3t") {
+			t.Errorf("a password is printed in %q", out)
+		}
+	}
+	if !strings.Contains(outputs[0], "127.0.0.1:2") {
+		t.Errorf("String() = %q does not show the admin host", outputs[0])
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/apache/pulsar-client-go/pulsar"
 
+	"github.com/weftio/weft/internal/redact"
 	"github.com/weftio/weft/transport"
 )
 
@@ -75,7 +76,7 @@ func New(ctx context.Context, cfg Config) (*Transport, error) {
 	}
 	client, err := pulsar.NewClient(opts)
 	if err != nil {
-		return nil, fmt.Errorf("pulsar: client for %s: %w", cfg.URL, err)
+		return nil, fmt.Errorf("pulsar: client for %s: %w", redact.URL(cfg.URL), redact.Error(err))
 	}
 	t.client = client
 	t.producers = newProducers(t, t.producerOptions)
@@ -134,7 +135,7 @@ func probe(ctx context.Context, cfg Config) error {
 		}
 		errs = append(errs, err)
 	}
-	return fmt.Errorf("pulsar: cannot reach the broker at %s within %v: %w", cfg.URL, cfg.ConnectionTimeout, errs[len(errs)-1])
+	return fmt.Errorf("pulsar: cannot reach the broker at %s within %v: %w", redact.URL(cfg.URL), cfg.ConnectionTimeout, redact.Error(errs[len(errs)-1]))
 }
 
 // probeTLS does on c the handshake the client will do with host h, so a
