@@ -17,7 +17,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/weftio/weft/client"
 	"github.com/weftio/weft/core"
@@ -42,7 +45,29 @@ func Handler(c *client.Client) http.Handler {
 	mux.HandleFunc("GET /v1/instances/{id}/result", s.result)
 	mux.HandleFunc("POST /v1/instances/{workflow}/{id}/signals/{channel}", s.signal)
 	mux.HandleFunc("POST /v1/instances/{workflow}/{id}/{action}", s.action)
-	return mux
+	return checked(mux)
+}
+
+// checked refuses, with a 400 naming the parameter, a request whose path
+// segments or query values hold NUL or invalid UTF-8: JSON would turn such
+// an id into another one (U+FFFD), so a wait on it would never end.
+func checked(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		bad := func(v string) bool { return strings.ContainsRune(v, 0) || !utf8.ValidString(v) }
+		if bad(r.URL.Path) {
+			writeError(w, http.StatusBadRequest, "the path holds NUL or invalid UTF-8: ids and names must be valid UTF-8 without NUL")
+			return
+		}
+		for k, vs := range r.URL.Query() {
+			for _, v := range vs {
+				if bad(k) || bad(v) {
+					writeError(w, http.StatusBadRequest, "query parameter "+strconv.Quote(k)+" holds NUL or invalid UTF-8")
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 type server struct{ c *client.Client }
@@ -82,7 +107,12 @@ func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusAccepted, map[string]string{"workflowId": ex.WorkflowID})
 		return
 	}
-	if d, err := time.ParseDuration(r.URL.Query().Get("timeout")); err == nil {
+	if t := r.URL.Query().Get("timeout"); t != "" {
+		d, err := time.ParseDuration(t)
+		if err != nil || d <= 0 {
+			writeError(w, http.StatusBadRequest, "timeout "+strconv.Quote(t)+" is not a positive duration (e.g. 30s)")
+			return
+		}
 		opts = append(opts, client.WithTimeout(d))
 	}
 	out, err := s.c.RunJSON(r.Context(), wf, method, in, opts...)

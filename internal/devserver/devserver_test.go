@@ -230,3 +230,17 @@ func TestActions(t *testing.T) {
 	post(t, srv, "/v1/instances/Gated/c1/cancel", "").expect(t, http.StatusAccepted, "sent")
 	until(t, srv, "/v1/instances/c1/result", http.StatusConflict).expect(t, http.StatusOK, `"state":"canceled"`)
 }
+
+// TestBadIDsAndParameters: NUL or invalid UTF-8 in an id, a name or a
+// query value, and a timeout that is no duration, are a 400.
+func TestBadIDsAndParameters(t *testing.T) {
+	t.Parallel()
+	srv := server(t)
+	for _, p := range []string{"/v1/workflows/Echo/run?id=a%00b", "/v1/workflows/Echo/run?id=a%FFb&wait=1", "/v1/workflows/Ec%00ho/run",
+		"/v1/instances/Gated/a%FFb/signals/open", "/v1/instances/Gated/a%00b/cancel", "/v1/instances/Gated/x/cancel?methodRunId=%FF",
+		"/v1/workflows/Echo/run?wait=1&timeout=bogus", "/v1/workflows/Echo/run?wait=1&timeout=-1s"} {
+		post(t, srv, p, `"x"`).expect(t, http.StatusBadRequest)
+	}
+	get(t, srv, "/v1/instances/a%00b").expect(t, http.StatusBadRequest, "NUL or invalid UTF-8")
+	get(t, srv, "/v1/instances/a%FFb/result").expect(t, http.StatusBadRequest, "NUL or invalid UTF-8")
+}
