@@ -141,14 +141,23 @@ func (s *compressed) compressAll(writes []Write) ([]Write, error) {
 	return out, nil
 }
 
-// Compress encodes value in format c (CompressionNone returns it as is).
+// Compress encodes value in format c. CompressionNone returns it as is,
+// unless it starts like a compressed value (see Detect): Decompress always
+// returns what Compress was given.
 func Compress(c Compression, value []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	var w io.WriteCloser
 	var err error
 	switch c {
 	case CompressionNone:
-		return value, nil
+		if Detect(value) == CompressionNone {
+			return value, nil
+		}
+		// Written as is, a value that starts like a header (a workflow id
+		// "HK-1234" starts like a zlib stream) would be misread, so it is
+		// written as a zlib stream of stored blocks: any zlib reader
+		// returns it unchanged.
+		w, err = zlib.NewWriterLevel(&buf, zlib.NoCompression)
 	case CompressionGzip:
 		w = gzip.NewWriter(&buf)
 	case CompressionDeflate:
@@ -186,7 +195,10 @@ func Detect(v []byte) Compression {
 
 // Decompress decodes a value written by Compress in any format, or returns
 // it unchanged when it carries no compression header.
-func Decompress(v []byte) ([]byte, error) {
+func Decompress(v []byte) ([]byte, error) { return decompress(v, MaxDecompressedSize) }
+
+// decompress is Decompress refusing values that inflate beyond limit bytes.
+func decompress(v []byte, limit int) ([]byte, error) {
 	var r io.Reader
 	var err error
 	c := Detect(v)
@@ -203,11 +215,11 @@ func Decompress(v []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s value is corrupt: %w", c, err)
 	}
-	out, err := io.ReadAll(io.LimitReader(r, MaxDecompressedSize+1))
+	out, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s value is corrupt: %w", c, err)
 	}
-	if len(out) > MaxDecompressedSize {
+	if len(out) > limit {
 		return nil, errors.New(string(c) + " value inflates beyond the size limit")
 	}
 	return out, nil
