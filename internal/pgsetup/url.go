@@ -3,7 +3,9 @@ package pgsetup
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,23 +56,21 @@ func parseURL(s string, own ParamFunc) (urlSettings, error) {
 	var r urlSettings
 	u, err := url.Parse(s)
 	if err != nil {
-		// url.Error quotes the input, and an EscapeError part of it (maybe
-		// of the password); report the cause only.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		var ee url.EscapeError
-		if errors.As(err, &ee) {
-			err = errors.New("invalid %-escape (write a literal % as %25)")
-		}
-		return r, fmt.Errorf("not a valid URL: %v", err)
+		return r, fmt.Errorf("not a valid URL: %v", urlParseError(err))
 	}
 	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
 		return r, fmt.Errorf("scheme %q: want postgres:// or postgresql://", u.Scheme)
 	}
 	if u.Opaque != "" {
 		return r, errors.New("want postgres://host... (missing //)")
+	}
+	if u.Fragment != "" || strings.HasSuffix(s, "#") {
+		// Not quoted: a '#' in a password starts the fragment.
+		return r, errors.New("a #fragment has no meaning here (in a password, write '#' as %23)")
+	}
+	if strings.Contains(u.Path, "@") {
+		// Not quoted: a '/' in a password ends the user info early.
+		return r, errors.New("the path holds an '@' (in a password, write '/' as %2F and '@' as %40)")
 	}
 	if strings.Contains(u.Host, ",") {
 		return r, errors.New("several hosts are not supported; give one host")
@@ -100,7 +100,9 @@ func parseURL(s string, own ParamFunc) (urlSettings, error) {
 	if err != nil {
 		return r, fmt.Errorf("query: %v", err)
 	}
-	for name, vs := range q {
+	// Sorted, so the same bad URL always reports the same first problem.
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		vs := q[name]
 		if err := r.param(name, vs[len(vs)-1], own); err != nil {
 			return r, err
 		}
@@ -203,6 +205,26 @@ func (r *urlSettings) param(name, v string, own ParamFunc) error {
 	return nil
 }
 
+// urlParseError is the cause of url.Parse's error without the parts of the
+// URL it quotes: url.Error quotes the whole input, an EscapeError the bad
+// escape, and an invalid port what follows the last ':' before the host's
+// end, which is the start of the password when the password holds a '#',
+// '/' or '?' that ends the user info early.
+func urlParseError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var ee url.EscapeError
+	switch {
+	case errors.As(err, &ee):
+		return errors.New("invalid %-escape (write a literal % as %25)")
+	case strings.HasPrefix(err.Error(), "invalid port "):
+		return errors.New(`invalid port, not a number (in a password, write '#' as %23, '/' as %2F, '?' as %3F and '@' as %40)`)
+	}
+	return err
+}
+
 func parsePort(s string) (int, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > 65535 {
@@ -233,6 +255,7 @@ func redactURL(s string) string {
 	if err != nil {
 		return "<invalid URL>"
 	}
+	u.Fragment, u.RawFragment = "", "" // a '#' in a password starts it
 	if q := u.Query(); q.Has("password") {
 		q.Set("password", "xxxxx")
 		u.RawQuery = q.Encode()

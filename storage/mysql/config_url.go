@@ -24,12 +24,7 @@ func ParseURL(s string) (Config, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		// url.Error quotes the whole input, password included.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return bad("not a valid URL: %v", err)
+		return bad("not a valid URL: %v", urlParseError(err))
 	}
 	if u.Scheme != "mysql" && u.Scheme != "mariadb" {
 		return bad("scheme %q: want mysql://", u.Scheme)
@@ -50,13 +45,18 @@ func ParseURL(s string) (Config, error) {
 		c.User = u.User.Username()
 		c.Password, _ = u.User.Password()
 	}
+	if strings.Contains(u.Path, "@") {
+		// Not quoted: a '/' in a password ends the user info early.
+		return bad("the path holds an '@' (in a password, write '/' as %%2F and '@' as %%40)")
+	}
 	db := strings.TrimPrefix(u.Path, "/")
 	if strings.Contains(db, "/") {
 		return bad("path %q: want a single database name", u.Path)
 	}
 	c.Database = db
 	if u.Fragment != "" {
-		return bad("unexpected fragment #%s", u.Fragment)
+		// Not quoted: a '#' in a password starts the fragment.
+		return bad("a #fragment has no meaning here (in a password, write '#' as %%23)")
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
@@ -89,6 +89,26 @@ var urlParams = func() map[string]int {
 	}
 	return m
 }()
+
+// urlParseError is the cause of url.Parse's error without the parts of the
+// URL it quotes: url.Error quotes the whole input, an EscapeError the bad
+// escape, and an invalid port what follows the last ':' before the host's
+// end, which is the start of the password when the password holds a '#',
+// '/' or '?' that ends the user info early.
+func urlParseError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var ee url.EscapeError
+	switch {
+	case errors.As(err, &ee):
+		return errors.New("invalid %-escape (write a literal % as %25)")
+	case strings.HasPrefix(err.Error(), "invalid port "):
+		return errors.New(`invalid port, not a number (in a password, write '#' as %23, '/' as %2F, '?' as %3F and '@' as %40)`)
+	}
+	return err
+}
 
 // setParam sets the field named by a URL query parameter.
 func setParam(c *Config, name, value string) error {

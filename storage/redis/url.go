@@ -45,13 +45,7 @@ func parseURL(raw string) (Config, urlParts, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		// url.Error quotes the whole URL, password included; keep only the
-		// reason.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return bad("not a URL: %v", err)
+		return bad("not a URL: %v", urlParseError(err))
 	}
 	switch u.Scheme {
 	case "redis":
@@ -79,6 +73,9 @@ func parseURL(raw string) (Config, urlParts, error) {
 		c.Port = n
 	}
 	switch db := strings.TrimPrefix(u.Path, "/"); {
+	case strings.Contains(db, "@"):
+		// Not quoted: a '/' in a password ends the user info early.
+		return bad("the path holds an '@' (in a password, write '/' as %%2F and '@' as %%40)")
 	case db == "":
 	case strings.Contains(db, "/"):
 		return bad("path %q is not /<database index>", u.Path)
@@ -104,6 +101,26 @@ func parseURL(raw string) (Config, urlParts, error) {
 		}
 	}
 	return c, parts, nil
+}
+
+// urlParseError is the cause of url.Parse's error without the parts of the
+// URL it quotes: url.Error quotes the whole input, an EscapeError the bad
+// escape, and an invalid port what follows the last ':' before the host's
+// end, which is the start of the password when the password holds a '#',
+// '/' or '?' that ends the user info early.
+func urlParseError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var ee url.EscapeError
+	switch {
+	case errors.As(err, &ee):
+		return errors.New("invalid %-escape (write a literal % as %25)")
+	case strings.HasPrefix(err.Error(), "invalid port "):
+		return errors.New(`invalid port, not a number (in a password, write '#' as %23, '/' as %2F, '?' as %3F and '@' as %40)`)
+	}
+	return err
 }
 
 // setParam applies one query parameter. Connection parts (host, user...)

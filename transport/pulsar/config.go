@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -176,14 +178,16 @@ func (c Config) validate() error {
 		bad("URL", "%v", err)
 	}
 	if c.AdminURL != "" {
+		// The URL may hold a password: errors show it redacted, or not at
+		// all when it does not parse (url's errors quote parts of it).
 		u, err := url.Parse(c.AdminURL)
 		switch {
 		case err != nil:
-			bad("AdminURL", "%q does not parse: %v", redact.URL(c.AdminURL), redact.Error(err))
+			bad("AdminURL", "does not parse as a URL (in a password, write '#' as %%23, '/' as %%2F, '?' as %%3F and '@' as %%40)")
 		case u.Scheme != "http" && u.Scheme != "https":
-			bad("AdminURL", "%q: the scheme must be http or https", redact.URL(c.AdminURL))
+			bad("AdminURL", "%q: the scheme must be http or https", u.Redacted())
 		case u.Host == "":
-			bad("AdminURL", "%q has no host", redact.URL(c.AdminURL))
+			bad("AdminURL", "%q has no host", u.Redacted())
 		}
 	}
 	if !pulsarName.MatchString(c.Tenant) {
@@ -256,7 +260,8 @@ func serviceHosts(service string) ([]string, error) {
 	}
 	rest, _, _ = strings.Cut(rest, "/")
 	if strings.Contains(rest, "@") {
-		return nil, fmt.Errorf("%q: a service URL holds no user or password (authenticate with token)", redact.URL(service))
+		// Not quoted: what comes before the @ may be a password.
+		return nil, errors.New("a service URL has no user info (user:password@); authenticate with Token or TokenFile")
 	}
 	var hosts []string
 	for h := range strings.SplitSeq(rest, ",") {
@@ -265,6 +270,11 @@ func serviceHosts(service string) ([]string, error) {
 		}
 		if !strings.Contains(h, ":") || strings.HasSuffix(h, "]") {
 			h += ":" + defPort
+		}
+		// What the client will dial: host:port with a port in range.
+		host, port, err := net.SplitHostPort(h)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%q: %q is not host:port with a port in 1..65535", service, h)
 		}
 		hosts = append(hosts, h)
 	}
