@@ -47,9 +47,16 @@ services-status: ## show whether each service answers
 test-short: ## quick tests without the race detector
 	$(GO) test -short -count=1 $(PKGS)
 
-fuzz: ## fuzz the decoders for a short while
-	$(GO) test -run=NONE -fuzz=FuzzDecodeEnvelope -fuzztime=20s ./core
-	$(GO) test -run=NONE -fuzz=FuzzDecodeMessage -fuzztime=20s ./core
+FUZZTIME ?= 10s
+
+fuzz: ## fuzz every decoder of outside input for FUZZTIME (10s) each
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+		dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
+		for target in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do \
+			echo "== $$pkg $$target"; \
+			$(GO) test -run=NONE -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) -parallel=1 $$pkg; \
+		done; \
+	done
 
 bench: ## run the embedded runtime benchmark (prints steps/s and latency percentiles)
 	$(GO) test -run=NONE -bench=Embedded -benchtime=1x -count=1 ./bench

@@ -331,6 +331,11 @@ func (r *Registry) CheckReplayJSON(source string, data []byte) *ReplayReport {
 			rep.Problems = append(rep.Problems, undecodable(source, err))
 			return rep
 		}
+		if len(list) == 0 {
+			// A check that silently checked nothing would pass.
+			rep.Problems = append(rep.Problems, undecodable(source, errors.New("the JSON array holds no state")))
+			return rep
+		}
 		for i, raw := range list {
 			r.checkStateJSON(fmt.Sprintf("%s[%d]", source, i), raw, rep)
 		}

@@ -222,7 +222,36 @@ func DecodeState(b []byte) (*WorkflowState, error) {
 	if s.V != StateSchemaVersion {
 		return nil, fmt.Errorf("decode workflow state %s: unsupported schema version %d (this build reads %d)", s.WorkflowID, s.V, StateSchemaVersion)
 	}
+	if err := s.checkEntries(); err != nil {
+		return nil, fmt.Errorf("decode workflow state %s: %w", s.WorkflowID, err)
+	}
 	return &s, nil
+}
+
+// checkEntries rejects the null entries no engine writes but a damaged or
+// edited state may hold, which every reader of a state would dereference.
+func (s *WorkflowState) checkEntries() error {
+	for i, m := range s.Methods {
+		if m == nil {
+			return fmt.Errorf("method run %d is null", i)
+		}
+		for j, c := range m.Commands {
+			if c == nil {
+				return fmt.Errorf("method run %s: command %d is null", m.ID, j)
+			}
+		}
+		for j, st := range m.Steps {
+			if st == nil {
+				return fmt.Errorf("method run %s: step %d is null", m.ID, j)
+			}
+		}
+	}
+	for i, c := range s.Channels {
+		if c == nil {
+			return fmt.Errorf("channel %d is null", i)
+		}
+	}
+	return nil
 }
 
 // StateKey is the storage key of a workflow's state.
