@@ -98,7 +98,10 @@ func closedPort(t *testing.T) string {
 func TestConnectionErrorsMaskURLs(t *testing.T) {
 	addr := closedPort(t)
 	for name, env := range map[string]map[string]string{
-		"pulsar": {"WEFT_TRANSPORT": "pulsar", "WEFT_PULSAR_URL": "pulsar://u:PWpulsar@" + addr, "WEFT_PULSAR_CONNECTION_TIMEOUT": "2s"},
+		// A service URL cannot hold a password (it is refused); the token
+		// and the admin URL's password are what may leak.
+		"pulsar": {"WEFT_TRANSPORT": "pulsar", "WEFT_PULSAR_URL": "pulsar://" + addr, "WEFT_PULSAR_TOKEN": "PWpulsartoken",
+			"WEFT_PULSAR_ADMIN_URL": "http://admin:PWpulsaradmin@" + addr, "WEFT_PULSAR_CONNECTION_TIMEOUT": "2s"},
 		"postgres": {"WEFT_STORAGE": "postgres",
 			"WEFT_POSTGRES_URL": "postgres://weft:PWpostgres@" + addr + "/app?sslmode=disable&connect_timeout=2"},
 		"pgqueue": {"WEFT_TRANSPORT": "pgqueue",
