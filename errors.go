@@ -31,6 +31,7 @@ var (
 	ErrNotRegistered     = core.ErrNotRegistered
 	ErrExecutionTimedOut = core.ErrExecutionTimedOut
 	ErrPayloadTooLarge   = core.ErrPayloadTooLarge
+	ErrNoConsumer        = core.ErrNoConsumer
 )
 
 // nonRetryable marks a task error that must not be retried.

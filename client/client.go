@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,8 +30,21 @@ type Config struct {
 	// Registry, when set, is used to reject unknown workflows and inputs
 	// that do not match a method's input type before anything is sent.
 	Registry *weft.Registry
-	Logger   *slog.Logger
+	// ConsumerCheck is how long an await waits before it asks the
+	// transport whether anything consumes the topics its answer depends
+	// on (default DefaultConsumerCheck; negative: never). When nothing
+	// has subscribed to one (no state engine serves the workflow), the
+	// await fails with CodeNoConsumer instead of waiting forever; the
+	// commands stay on their topics and are handled if a consumer comes
+	// later. Transports that cannot tell (see
+	// transport.SubscriptionChecker) are not asked.
+	ConsumerCheck time.Duration
+	Logger        *slog.Logger
 }
+
+// DefaultConsumerCheck is Config.ConsumerCheck's default: long enough for
+// workers started with the client to have subscribed.
+const DefaultConsumerCheck = 10 * time.Second
 
 // Client talks to weft. It is safe for concurrent use.
 type Client struct {
@@ -56,6 +70,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ConsumerCheck == 0 {
+		cfg.ConsumerCheck = DefaultConsumerCheck
 	}
 	c := &Client{cfg: cfg, topic: core.Topic(core.PrefixResponse, cfg.Name), waiters: map[string][]chan *core.MethodOutcome{}, done: make(chan struct{})}
 	sub, err := cfg.Transport.Subscribe(ctx, c.topic, transport.SubscribeOptions{Group: cfg.Name})
@@ -226,25 +243,98 @@ func (c *Client) wait(methodRunID string) (chan *core.MethodOutcome, func(), err
 }
 
 // receive waits for the outcome on ch, bounded by ctx and by timeout (0:
-// none). The timeout is the caller's: the workflow keeps running.
-func (c *Client) receive(ctx context.Context, ch chan *core.MethodOutcome, timeout time.Duration, workflow, id, runID string) (*core.MethodOutcome, error) {
-	var tc <-chan time.Time
+// none). The timeout is the caller's: the workflow keeps running. After
+// Config.ConsumerCheck, it checks once that the topics the answer depends
+// on have a consumer.
+func (c *Client) receive(ctx context.Context, ch chan *core.MethodOutcome, timeout time.Duration, workflow, id, runID string, topics []string) (*core.MethodOutcome, error) {
+	var tc, check <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)
 		defer t.Stop()
 		tc = t.C
 	}
-	select {
-	case o := <-ch:
-		return o, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("await %s %s: %w", workflow, id, ctx.Err())
-	case <-tc:
-		return nil, &core.Error{Code: core.CodeWorkflowTimedOut, Workflow: workflow, WorkflowID: id, MethodRunID: runID,
-			Message: fmt.Sprintf("no result within %s (the workflow keeps running)", timeout)}
-	case <-c.done:
-		return nil, errors.New("client: closed while awaiting")
+	if c.cfg.ConsumerCheck > 0 && len(topics) > 0 {
+		t := time.NewTimer(c.cfg.ConsumerCheck)
+		defer t.Stop()
+		check = t.C
 	}
+	for {
+		select {
+		case o := <-ch:
+			return o, nil
+		case <-ctx.Done():
+			return nil, fmt.Errorf("await %s %s: %w", workflow, id, ctx.Err())
+		case <-tc:
+			return nil, &core.Error{Code: core.CodeWorkflowTimedOut, Workflow: workflow, WorkflowID: id, MethodRunID: runID,
+				Message: fmt.Sprintf("no result within %s (the workflow keeps running)", timeout)}
+		case <-check:
+			check = nil
+			err := c.consumed(ctx, workflow, topics)
+			if ce := core.AsError(err); ce != nil && ce.Code == core.CodeNoConsumer {
+				select {
+				case o := <-ch: // the answer came after all
+					return o, nil
+				default:
+				}
+				ce.WorkflowID, ce.MethodRunID = id, runID
+				return nil, ce
+			}
+			if err != nil {
+				c.cfg.Logger.Debug("could not tell whether the workflow's topics have consumers", "workflow", workflow, "id", id, "error", err)
+			}
+		case <-c.done:
+			return nil, errors.New("client: closed while awaiting")
+		}
+	}
+}
+
+// answerTopics are the topics whose consumers an answer to a command sent
+// to topic (about workflow) depends on: the state engine's command topic,
+// and topic itself (the tag engine's, for a custom id).
+func answerTopics(workflow, topic string) []string {
+	cmd := core.Topic(core.PrefixWorkflowCmd, workflow)
+	if topic == "" || topic == cmd {
+		return []string{cmd}
+	}
+	return []string{topic, cmd}
+}
+
+// consumed reports, as an error with CodeNoConsumer, the first of topics
+// nothing has subscribed to; another error when the transport cannot tell.
+func (c *Client) consumed(ctx context.Context, workflow string, topics []string) error {
+	sc, ok := c.cfg.Transport.(transport.SubscriptionChecker)
+	if !ok {
+		return errors.ErrUnsupported
+	}
+	for _, topic := range topics {
+		has, err := sc.HasSubscription(ctx, topic)
+		if err != nil {
+			return fmt.Errorf("client: look up the subscriptions of %s: %w", topic, err)
+		}
+		if !has {
+			role := "state engine"
+			if strings.HasPrefix(topic, core.PrefixWorkflowTag+":") {
+				role = "tag engine"
+			}
+			return &core.Error{Code: core.CodeNoConsumer, Workflow: workflow, Message: fmt.Sprintf(
+				"nothing has subscribed to topic %s: no %s serves workflow %s, so no answer can come (what was sent waits on the topic until one subscribes)",
+				topic, role, workflow)}
+		}
+	}
+	return nil
+}
+
+// CheckConsumers tells whether the answers to commands for workflow can
+// come: nil when the state engine's and the tag engine's topics of
+// workflow have subscriptions, an error with CodeNoConsumer naming the
+// first that has none, or another error when the transport cannot tell
+// (errors.ErrUnsupported when it does not implement
+// transport.SubscriptionChecker).
+func (c *Client) CheckConsumers(ctx context.Context, workflow string) error {
+	if workflow == "" {
+		return &core.Error{Code: core.CodeBadInput, Message: "a workflow name is required"}
+	}
+	return c.consumed(ctx, workflow, []string{core.Topic(core.PrefixWorkflowCmd, workflow), core.Topic(core.PrefixWorkflowTag, workflow)})
 }
 
 // outcomeError turns a non-completed outcome into the caller's error.

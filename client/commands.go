@@ -58,6 +58,7 @@ type Execution struct {
 	// customTag is the customId tag of a dispatch that may have attached
 	// to an instance with another id: waiting goes through the tag engine.
 	customTag string
+	topics    []string // whose consumers the answer depends on
 }
 
 // DispatchJSON starts a workflow with a JSON input and returns at once.
@@ -95,6 +96,7 @@ func (c *Client) dispatch(ctx context.Context, workflow, method string, input js
 		return Execution{}, &core.Error{Code: core.CodeBadInput, Workflow: workflow, Method: method, Message: err.Error()}
 	}
 	ex.customTag, _ = core.CustomIDTag(o.tags)
+	ex.topics = answerTopics(workflow, outs[len(outs)-1].Topic)
 	// Tags first, so by-tag commands reach the instance from its start.
 	return ex, c.sendOuts(ctx, outs...)
 }
@@ -119,7 +121,7 @@ func (c *Client) RunJSON(ctx context.Context, workflow, method string, input jso
 	if err != nil {
 		return nil, err
 	}
-	out, err := c.receive(ctx, ch, ex.timeout, workflow, ex.WorkflowID, ex.MethodRunID)
+	out, err := c.receive(ctx, ch, ex.timeout, workflow, ex.WorkflowID, ex.MethodRunID, ex.topics)
 	if err != nil {
 		return nil, err
 	}
@@ -137,20 +139,23 @@ func (c *Client) AwaitJSON(ctx context.Context, ex Execution) (json.RawMessage, 
 		return nil, err
 	}
 	defer cancel()
+	topics := answerTopics(ex.Workflow, "")
 	if ex.customTag != "" && ex.MethodRunID == ex.WorkflowID {
 		// The instance may run under another id: the tag engine knows.
 		msg := &core.DispatchWorkflowByCustomID{Tag: ex.customTag, WaitOnly: true, Dispatch: core.DispatchWorkflow{
 			WorkflowID: ex.WorkflowID, Workflow: ex.Workflow, Requester: &core.Requester{Client: c.cfg.Name}, ClientWaiting: true}}
-		if err := c.sendOuts(ctx, core.TagOut(msg)); err != nil {
+		out := core.TagOut(msg)
+		if err := c.sendOuts(ctx, out); err != nil {
 			return nil, err
 		}
+		topics = answerTopics(ex.Workflow, out.Topic)
 	} else {
 		msg := &core.WaitWorkflow{WorkflowID: ex.WorkflowID, Workflow: ex.Workflow, MethodRunID: ex.MethodRunID, Client: c.cfg.Name}
 		if err := c.send(ctx, core.Topic(core.PrefixWorkflowCmd, ex.Workflow), ex.WorkflowID, msg); err != nil {
 			return nil, err
 		}
 	}
-	out, err := c.receive(ctx, ch, ex.timeout, ex.Workflow, ex.WorkflowID, ex.MethodRunID)
+	out, err := c.receive(ctx, ch, ex.timeout, ex.Workflow, ex.WorkflowID, ex.MethodRunID, topics)
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,11 @@ const (
 	// workflow's state is over a message or storage limit. It is
 	// permanent: retrying the same work cannot make it fit.
 	CodePayloadTooLarge Code = "payload_too_large"
+	// CodeNoConsumer: a client awaits an answer that cannot come, because
+	// nothing has subscribed to a topic its command went to (no state
+	// engine serves the workflow). The command stays on the topic and is
+	// handled if a consumer subscribes later.
+	CodeNoConsumer Code = "no_consumer"
 )
 
 // Error is the one error type of weft. It nests along the call chain (a
@@ -141,6 +146,7 @@ var (
 	ErrNotRegistered     = &Error{Code: CodeNotRegistered}
 	ErrExecutionTimedOut = &Error{Code: CodeExecutionTimedOut}
 	ErrPayloadTooLarge   = &Error{Code: CodePayloadTooLarge}
+	ErrNoConsumer        = &Error{Code: CodeNoConsumer}
 )
 
 // AsError returns the first *Error in err's chain, or nil.

@@ -62,6 +62,12 @@ type StateEngineConfig struct {
 	// that make it, with ErrPayloadTooLarge. A store without a declared
 	// limit is found out by its writes failing with storage.ErrTooLarge.
 	MaxStateSize int
+	// Serves, when set, tells whether an executor serves a service. A
+	// task of a service it does not serve fails at once with
+	// CodeNotRegistered, as an executor fails a method it does not know,
+	// instead of waiting on a topic nobody reads. Set it only when every
+	// executor is known, as in the embedded runtime on its own transport.
+	Serves func(service string) bool
 }
 
 // WorkflowRunner runs workflow tasks: *weft.Sessions does, with the
@@ -407,6 +413,7 @@ func (e *StateEngine) outboxes(ctx context.Context, state *core.WorkflowState, s
 func (e *StateEngine) runLocal(ctx context.Context, tr *core.Transition, in core.Input, now time.Time, shrink *core.Error) (envs []core.Envelope, local bool, err error) {
 	pending, from, ran := tr.Outputs, in, 0
 	for len(pending) > 0 {
+		pending = e.refuseUnserved(pending, now)
 		var task *core.ExecuteWorkflowTask
 		var res core.Message
 		for _, o := range pending {
@@ -467,6 +474,42 @@ func (e *StateEngine) runLocal(ctx context.Context, tr *core.Transition, in core
 		pending = step.Outputs
 	}
 	return envs, local, nil
+}
+
+// refuseUnserved replaces each task of outs whose service no executor
+// serves (see StateEngineConfig.Serves) by the failure an executor would
+// answer for a method it does not know.
+func (e *StateEngine) refuseUnserved(outs []core.Out, now time.Time) []core.Out {
+	if e.cfg.Serves == nil {
+		return outs
+	}
+	var kept []core.Out
+	for i, o := range outs {
+		t, ok := o.Msg.(*core.ExecuteTask)
+		if !ok || e.cfg.Serves(t.Service) {
+			if kept != nil {
+				kept = append(kept, o)
+			}
+			continue
+		}
+		if kept == nil {
+			kept = append(make([]core.Out, 0, len(outs)), outs[:i]...)
+		}
+		ce := &core.Error{Code: core.CodeNotRegistered, Service: t.Service, Method: t.Method, TaskID: t.TaskID,
+			Message: fmt.Sprintf("no executor serves service %s here", t.Service)}
+		var wf, id string
+		if t.Requester != nil {
+			wf, id = t.Requester.Workflow, t.Requester.WorkflowID
+		}
+		e.cfg.Logger.Warn("task failed: no executor serves its service", "service", t.Service, "method", t.Method, "task", t.TaskID,
+			"workflow", wf, "id", id)
+		kept = append(kept, core.DecideTask(t, core.TaskOutcome{Failure: &core.Failure{Type: string(ce.Code), Message: ce.Error()}, Cause: ce},
+			core.RetryPolicy{}, now, 0)...)
+	}
+	if kept == nil {
+		return outs
+	}
+	return kept
 }
 
 func (e *StateEngine) isLocal(t *core.ExecuteWorkflowTask) bool {

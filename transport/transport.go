@@ -119,6 +119,15 @@ type Delivery interface {
 	DeadLetter(ctx context.Context, reason string) error
 }
 
+// SubscriptionChecker is implemented by transports that can tell whether a
+// topic has a subscription: a consumer group that has subscribed, whether
+// or not one of its members is connected now. What is published to a
+// topic without one waits until one comes (or forever): a client asks, to
+// say so rather than wait in silence.
+type SubscriptionChecker interface {
+	HasSubscription(ctx context.Context, topic string) (bool, error)
+}
+
 // TxPublisher is implemented by transports whose messages live in a
 // database that a storage driver can also write (see storage.TxKeyValue):
 // the state write and the messages it produces then commit in one

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/weftio/weft/core"
 	"github.com/weftio/weft/functions"
 	"github.com/weftio/weft/transport"
 )
@@ -25,6 +26,9 @@ type Worker struct {
 	// txOut is set when the transport can write messages inside a storage
 	// transaction (transport.TxPublisher).
 	txOut *functions.TxOutlet
+	// watch notices outputs to topics nothing consumes (nil when the
+	// transport cannot tell).
+	watch *consumerWatch
 
 	started atomic.Bool
 	ready   chan struct{}
@@ -47,19 +51,42 @@ func New(tr transport.Transport, fn functions.Function, cfg Config) (*Worker, er
 		return nil, err
 	}
 	w := &Worker{
-		tr:      tr,
-		fn:      fn,
-		subs:    subs,
-		cfg:     cfg,
-		log:     cfg.Logger.With("function", fn.Name(), "group", cfg.Group),
-		publish: tr.Publish,
-		ready:   make(chan struct{}),
+		tr:    tr,
+		fn:    fn,
+		subs:  subs,
+		cfg:   cfg,
+		log:   cfg.Logger.With("function", fn.Name(), "group", cfg.Group),
+		ready: make(chan struct{}),
+	}
+	w.watch = newConsumerWatch(tr, func(topic, consumer string) {
+		w.log.Warn("published to a topic nothing has subscribed to: its messages wait there until one subscribes", "topic", topic, "wanted", consumer)
+	})
+	w.publish = func(ctx context.Context, envs ...core.Envelope) error {
+		err := tr.Publish(ctx, envs...)
+		if err == nil {
+			w.watch.saw(envs)
+		}
+		return err
 	}
 	if tp, ok := tr.(transport.TxPublisher); ok {
-		w.txOut = &functions.TxOutlet{Domain: tp.TxDomain(), Publish: tp.PublishTx}
+		w.txOut = &functions.TxOutlet{Domain: tp.TxDomain(), Publish: func(ctx context.Context, tx any, envs ...core.Envelope) error {
+			err := tp.PublishTx(ctx, tx, envs...)
+			if err == nil {
+				// Seen before the commit: a rolled back output's topic is
+				// checked too, which only costs a lookup.
+				w.watch.saw(envs)
+			}
+			return err
+		}}
 	}
 	return w, nil
 }
+
+// Unconsumed lists, sorted, the topics the worker published to that had no
+// subscription when last checked (see transport.SubscriptionChecker): their
+// messages wait until a consumer subscribes. Each is logged as a warning
+// when found; an unconsumed topic is checked again at most every minute.
+func (w *Worker) Unconsumed() []string { return w.watch.unconsumed() }
 
 // Ready is closed once Run has subscribed to every topic, i.e. once messages
 // published from then on are sure to reach the worker. It stays open if Run
@@ -124,6 +151,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	receiversDone.Wait()
 	ls.close()
 	lanesDone.Wait()
+	w.watch.stop()
 	w.log.Info("worker stopped")
 	return runErr
 }

@@ -87,9 +87,19 @@ func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
 		if !cfg.DisableFastPath {
 			local = rt.sessions
 		}
+		var serves func(string) bool
+		if rt.ownsTr {
+			// Nothing but this runtime reads its transport: a task of a
+			// service not registered here would wait forever.
+			services := map[string]bool{}
+			for _, s := range cfg.Registry.Services() {
+				services[s] = true
+			}
+			serves = func(s string) bool { return services[s] }
+		}
 		eng, err := functions.NewStateEngine(functions.StateEngineConfig{Workflows: wfs, Store: rt.Store, Local: local, Events: cfg.EventSink != nil,
 			MaxMessageSize: rt.Transport.Capabilities().MaxMessageSize, HistoryByReference: true,
-			Retention: cfg.Retention, Logger: cfg.Logger})
+			Retention: cfg.Retention, Logger: cfg.Logger, Serves: serves})
 		if err != nil {
 			return nil, err
 		}

@@ -201,6 +201,18 @@ func (t *Transport) Close() error {
 	return nil
 }
 
+// HasSubscription reports whether a group has subscribed to the topic
+// (see transport.SubscriptionChecker).
+func (t *Transport) HasSubscription(ctx context.Context, topicName string) (bool, error) {
+	if t.closed.Load() {
+		return false, transport.ErrClosed
+	}
+	t.mu.RLock()
+	tp := t.topics[topicName]
+	t.mu.RUnlock()
+	return tp != nil && len(tp.snapshotGroups()) > 0, nil
+}
+
 // topic returns the named topic, creating it on first use.
 func (t *Transport) topic(name string) *topic {
 	t.mu.RLock()

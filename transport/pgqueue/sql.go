@@ -24,7 +24,7 @@ type queries struct {
 
 	insert, notify string
 
-	findGroup, createGroup, adoptRetained string
+	findGroup, createGroup, adoptRetained, anyGroup string
 
 	claim, candidates, claimKeyed, nextDue string
 
@@ -60,6 +60,7 @@ ORDER BY v.ord, g.id`),
 		notify: `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`,
 
 		findGroup:   r.Replace(`SELECT id, keyed FROM {g} WHERE topic = $1 AND name = $2`),
+		anyGroup:    r.Replace(`SELECT EXISTS (SELECT 1 FROM {g} WHERE topic = $1)`),
 		createGroup: r.Replace(`INSERT INTO {g} (topic, name, keyed) VALUES ($1, $2, $3) ON CONFLICT (topic, name) DO NOTHING RETURNING id`),
 		// Runs under the exclusive topic lock, right after the insert.
 		adoptRetained: r.Replace(`UPDATE {m} SET group_id = $1

@@ -31,6 +31,22 @@ type subscription struct {
 
 var _ transport.Subscription = (*subscription)(nil)
 
+// HasSubscription reports whether a consumer group has subscribed to topic
+// (see transport.SubscriptionChecker); groups are kept in the database, so
+// one that subscribed once counts whether or not a member runs now.
+func (t *Transport) HasSubscription(ctx context.Context, topic string) (bool, error) {
+	if t.closing() {
+		return false, transport.ErrClosed
+	}
+	ctx, stop := t.bind(ctx)
+	defer stop()
+	var ok bool
+	if err := t.pool.QueryRow(ctx, t.q.anyGroup, topic).Scan(&ok); err != nil {
+		return false, t.fail(ctx, fmt.Sprintf("look up the groups of %q", topic), err)
+	}
+	return ok, nil
+}
+
 // Subscribe joins opts.Group on topic, creating the group if needed.
 func (t *Transport) Subscribe(ctx context.Context, topic string, opts transport.SubscribeOptions) (transport.Subscription, error) {
 	if !t.ops.enter() {

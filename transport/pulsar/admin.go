@@ -220,3 +220,24 @@ func (a *admin) deleteNamespace(ctx context.Context, tenant, namespace string) e
 	}
 	return nil
 }
+
+// subscriptions lists the subscriptions of the Pulsar topic full
+// (persistent://tenant/namespace/local); a topic that does not exist has
+// none.
+func (a *admin) subscriptions(ctx context.Context, full string) ([]string, error) {
+	path := "/admin/v2/persistent/" + strings.TrimPrefix(full, "persistent://") + "/subscriptions"
+	code, body, err := a.do(ctx, http.MethodGet, path, nil)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("pulsar: list the subscriptions of %s at %s: %w", full, a.shown, err)
+	case code == http.StatusNotFound:
+		return nil, nil
+	case code != http.StatusOK:
+		return nil, fmt.Errorf("pulsar: list the subscriptions of %s at %s: HTTP %d: %s", full, a.shown, code, a.explain(code, body))
+	}
+	var subs []string
+	if err := json.Unmarshal([]byte(body), &subs); err != nil {
+		return nil, fmt.Errorf("pulsar: list the subscriptions of %s at %s: %w", full, a.shown, err)
+	}
+	return subs, nil
+}

@@ -3,6 +3,7 @@ package pulsar
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -185,6 +186,28 @@ func (t *Transport) unbatchedProducerOptions(topic string) pulsar.ProducerOption
 // pulsarTopic maps a weft topic into the configured namespace.
 func (t *Transport) pulsarTopic(topic string) string {
 	return TopicName(t.cfg.Tenant, t.cfg.Namespace, topic)
+}
+
+// HasSubscription reports whether topic has a subscription other than
+// DeadLetterSubscription (see transport.SubscriptionChecker). It asks the
+// admin API, so it needs Config.AdminURL.
+func (t *Transport) HasSubscription(ctx context.Context, topic string) (bool, error) {
+	if t.closed.Load() {
+		return false, transport.ErrClosed
+	}
+	if t.admin == nil {
+		return false, errors.New("pulsar: cannot tell whether a topic has subscriptions without the admin API (Config.AdminURL)")
+	}
+	subs, err := t.admin.subscriptions(ctx, t.pulsarTopic(topic))
+	if err != nil {
+		return false, err
+	}
+	for _, s := range subs {
+		if s != DeadLetterSubscription {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // TopicName returns the Pulsar topic that carries the weft topic.

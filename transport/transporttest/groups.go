@@ -2,6 +2,7 @@ package transporttest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -116,4 +117,51 @@ func testMemberCloseRedelivers(t *testing.T, h *harness) {
 	}
 	h.ack(d2)
 	t.Logf("redelivered to the other member after %v", time.Since(start))
+}
+
+// testHasSubscription: a topic nobody subscribed to has no subscription; one
+// a group joined has one, and keeps it when the group's last member leaves,
+// since what is published meanwhile waits for the group.
+func testHasSubscription(t *testing.T, h *harness) {
+	sc, ok := h.tr.(transport.SubscriptionChecker)
+	if !ok {
+		t.Skip("driver does not implement transport.SubscriptionChecker")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	has := func(topic string) bool {
+		t.Helper()
+		ok, err := sc.HasSubscription(ctx, topic)
+		if err != nil {
+			t.Fatalf("HasSubscription(%s): %v", topic, err)
+		}
+		return ok
+	}
+	topic, other := h.topic(), h.topic()
+	if has(topic) {
+		t.Fatalf("%s has a subscription before anyone subscribed", topic)
+	}
+	h.publish(h.env(topic, "before", "")) // a topic with messages and no group
+	if has(topic) {
+		t.Fatalf("%s has a subscription after a publish, before anyone subscribed", topic)
+	}
+	sub := h.subscribe(topic, transport.SubscribeOptions{Group: "g"})
+	if !has(topic) {
+		t.Fatalf("%s has no subscription while group g is subscribed", topic)
+	}
+	if err := sub.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if !has(topic) {
+		t.Fatalf("%s lost its subscription when the group's member left", topic)
+	}
+	if has(other) {
+		t.Fatalf("%s has a subscription: another topic's group counted", other)
+	}
+	if err := h.tr.Close(); err != nil && !errors.Is(err, transport.ErrClosed) {
+		t.Fatalf("close transport: %v", err)
+	}
+	if _, err := sc.HasSubscription(ctx, topic); !errors.Is(err, transport.ErrClosed) {
+		t.Fatalf("HasSubscription on a closed transport: %v, want transport.ErrClosed", err)
+	}
 }

@@ -33,6 +33,7 @@ func Run(t *testing.T, newTransport func(t *testing.T) transport.Transport) {
 		{"RoundTrip", testRoundTrip},
 		{"BatchPublish", testBatchPublish},
 		{"TwoGroups", testTwoGroups},
+		{"HasSubscription", testHasSubscription},
 		{"SharedGroup", testSharedGroup},
 		{"RetainedBeforeSubscribe", testRetainedBeforeSubscribe},
 		{"KeyedOrder", testKeyedOrder},
