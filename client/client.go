@@ -23,7 +23,9 @@ type Config struct {
 	Name string
 	// Transport carries commands and answers (required).
 	Transport transport.Transport
-	// Store, when set, lets Describe and Result read states directly.
+	// Store, when set, lets Describe and Result read states directly, and
+	// commands to an instance that does not exist fail with
+	// ErrWorkflowUnknown instead of being dropped by the state engine.
 	Store storage.KeyValue
 	// Tags, when set, lets WorkflowIDsByTag read the tag engine's sets.
 	Tags storage.KeySet

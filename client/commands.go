@@ -176,10 +176,15 @@ func (c *Client) DispatchMethodJSON(ctx context.Context, workflow, workflowID, m
 }
 
 // SignalJSON sends a signal to a channel of an instance. signalType is the
-// type name receptions may filter on ("" for none).
+// type name receptions may filter on ("" for none). When the client can
+// read states, a signal (like a cancel, a retry or a timer completion) for
+// an instance that does not exist is ErrWorkflowUnknown and is not sent.
 func (c *Client) SignalJSON(ctx context.Context, workflow, workflowID, channel, signalType string, data json.RawMessage) error {
 	if !json.Valid(data) {
 		return &core.Error{Code: core.CodeBadInput, Workflow: workflow, WorkflowID: workflowID, Message: "signal is not valid JSON"}
+	}
+	if err := c.requireInstance(ctx, workflow, workflowID); err != nil {
+		return err
 	}
 	msg := &core.SendSignal{WorkflowID: workflowID, Workflow: workflow, Channel: channel, SignalID: newID(), SignalType: signalType, Data: data}
 	return c.send(ctx, core.Topic(core.PrefixWorkflowCmd, workflow), workflowID, msg)
@@ -188,6 +193,9 @@ func (c *Client) SignalJSON(ctx context.Context, workflow, workflowID, channel, 
 // Cancel cancels a whole instance (methodRunID "") or one method run. Child
 // workflows are cancelled too; running tasks are not interrupted.
 func (c *Client) Cancel(ctx context.Context, workflow, workflowID, methodRunID string) error {
+	if err := c.requireInstance(ctx, workflow, workflowID); err != nil {
+		return err
+	}
 	msg := &core.CancelWorkflow{WorkflowID: workflowID, Workflow: workflow, MethodRunID: methodRunID, Reason: core.ReasonCanceledByClient}
 	return c.send(ctx, core.Topic(core.PrefixWorkflowCmd, workflow), workflowID, msg)
 }
@@ -195,6 +203,9 @@ func (c *Client) Cancel(ctx context.Context, workflow, workflowID, methodRunID s
 // RetryWorkflowTask re-runs the failed workflow task of an instance, e.g.
 // after deploying fixed workflow code.
 func (c *Client) RetryWorkflowTask(ctx context.Context, workflow, workflowID string) error {
+	if err := c.requireInstance(ctx, workflow, workflowID); err != nil {
+		return err
+	}
 	return c.send(ctx, core.Topic(core.PrefixWorkflowCmd, workflow), workflowID, &core.RetryWorkflowTask{WorkflowID: workflowID, Workflow: workflow})
 }
 
@@ -208,6 +219,9 @@ type TaskFilter struct {
 
 // RetryTasks re-dispatches the failed or timed-out tasks of an instance.
 func (c *Client) RetryTasks(ctx context.Context, workflow, workflowID string, f TaskFilter) error {
+	if err := c.requireInstance(ctx, workflow, workflowID); err != nil {
+		return err
+	}
 	msg := &core.RetryTasks{WorkflowID: workflowID, Workflow: workflow, TaskID: f.TaskID, State: f.State, Service: f.Service}
 	return c.send(ctx, core.Topic(core.PrefixWorkflowCmd, workflow), workflowID, msg)
 }
@@ -215,6 +229,9 @@ func (c *Client) RetryTasks(ctx context.Context, workflow, workflowID string, f 
 // CompleteTimers completes the ongoing timers of an instance now (of one
 // method run, or of all when methodRunID is "").
 func (c *Client) CompleteTimers(ctx context.Context, workflow, workflowID, methodRunID string) error {
+	if err := c.requireInstance(ctx, workflow, workflowID); err != nil {
+		return err
+	}
 	msg := &core.CompleteTimers{WorkflowID: workflowID, Workflow: workflow, MethodRunID: methodRunID}
 	return c.send(ctx, core.Topic(core.PrefixWorkflowCmd, workflow), workflowID, msg)
 }
