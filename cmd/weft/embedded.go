@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/weftio/weft"
@@ -76,10 +75,18 @@ func runDemo(ctx context.Context, out io.Writer) error {
 }
 
 func runDev(ctx context.Context, args []string, out, errOut io.Writer) error {
+	dev, err := config.LoadDev(config.Source{})
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	fs.SetOutput(errOut)
-	addr := fs.String("addr", envOr("WEFT_DEV_ADDR", "127.0.0.1:8233"), "listen address of the HTTP API")
+	addr := fs.String("addr", dev.Addr, "listen address of the HTTP API (not loopback: needs WEFT_DEV_TOKEN)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	// Before anything starts: an open API on the network is refused.
+	if err := devserver.CheckListen(*addr, dev.Token); err != nil {
 		return err
 	}
 	a, err := startExamples(ctx, out, false)
@@ -90,8 +97,12 @@ func runDev(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err != nil {
 		return errors.Join(fmt.Errorf("listen on %s: %w", *addr, err), a.stop())
 	}
-	srv := &http.Server{Handler: devserver.Handler(a.rt.Client()), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(out, "weft dev server on http://%s (examples registered: TripBooking, FanOut, ExpenseApproval); Ctrl-C stops it\n", ln.Addr())
+	srv := &http.Server{Handler: devserver.Handler(a.rt.Client(), devserver.Options{Token: dev.Token}), ReadHeaderTimeout: 10 * time.Second}
+	access := "loopback only, no token"
+	if dev.Token != "" {
+		access = "requests must carry WEFT_DEV_TOKEN as a bearer token"
+	}
+	fmt.Fprintf(out, "weft dev server on http://%s (%s; examples registered: TripBooking, FanOut, ExpenseApproval); Ctrl-C stops it\n", ln.Addr(), access)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -119,11 +130,4 @@ func runWorker(ctx context.Context, args []string, out, errOut io.Writer) error 
 	fmt.Fprintln(out, "weft worker running (examples registered: TripBooking, FanOut, ExpenseApproval); SIGTERM or Ctrl-C stops it")
 	<-ctx.Done()
 	return a.stop()
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }

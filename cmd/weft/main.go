@@ -42,7 +42,9 @@ commands:
 
 demo, dev and worker use the transport and storage configured by WEFT_* variables
 (see config env); the default is in memory, in one process.
-The commands that talk to a dev server read its address from -addr or WEFT_DEV_ADDR.
+The commands that talk to a dev server read its address from -addr or WEFT_DEV_ADDR,
+and send WEFT_DEV_TOKEN (or the contents of WEFT_DEV_TOKEN_FILE) when set.
+dev listens on 127.0.0.1 unless told otherwise; another address needs WEFT_DEV_TOKEN.
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -105,7 +105,7 @@ func devServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(devserver.Handler(rt.Client()))
+	srv := httptest.NewServer(devserver.Handler(rt.Client(), devserver.Options{}))
 	t.Cleanup(func() {
 		srv.Close()
 		if err := rt.Stop(); err != nil {

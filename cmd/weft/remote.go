@@ -10,13 +10,19 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/weftio/weft/internal/config"
 )
 
 // runRemote drives a dev server's HTTP API.
 func runRemote(ctx context.Context, cmd string, args []string, out io.Writer) error {
+	dev, err := config.LoadDev(config.Source{})
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // Parse's error says what was wrong
-	addr := fs.String("addr", envOr("WEFT_DEV_ADDR", "127.0.0.1:8233"), "dev server address")
+	addr := fs.String("addr", dev.Addr, "dev server address")
 	wait := fs.Bool("wait", false, "dispatch: wait for the result")
 	id := fs.String("id", "", "dispatch: the workflow id (default: a new one)")
 	if err := fs.Parse(args); err != nil {
@@ -56,6 +62,9 @@ func runRemote(ctx context.Context, cmd string, args []string, out io.Writer) er
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if dev.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+dev.Token)
+	}
 	hc := &http.Client{Timeout: 5 * time.Minute}
 	resp, err := hc.Do(req)
 	if err != nil {

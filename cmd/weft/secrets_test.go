@@ -49,6 +49,7 @@ func TestConfigValidateMasksURLs(t *testing.T) {
 		"WEFT_PULSAR_TOKEN":     "PWpulsartoken",
 		"WEFT_PGQUEUE_URL":      "postgres://queue:PWpgqueue@queue.example/app",
 		"WEFT_EVENTS_SINK":      "https://hook:PWsinkuser@sink.example/in?token=PWsinktoken&source=weft",
+		"WEFT_DEV_TOKEN":        "PWdevtoken0123456789",
 	})
 	code, out, errOut := cli(context.Background(), "config", "validate")
 	if code != 0 {

@@ -44,6 +44,16 @@ type Config struct {
 	Worker      Worker              `yaml:"worker" envconfig:"WORKER"`
 	Events      Events              `yaml:"events" envconfig:"EVENTS"`
 	Log         Log                 `yaml:"log" envconfig:"LOG"`
+	Dev         Dev                 `yaml:"dev" envconfig:"DEV"`
+}
+
+// MinDevToken is the shortest dev server token accepted.
+const MinDevToken = 16
+
+// Dev configures weft dev's HTTP API and the commands that drive it.
+type Dev struct {
+	Addr  string `yaml:"addr" envconfig:"ADDR" default:"127.0.0.1:8233" desc:"listen address of weft dev, and the address the remote commands talk to"`
+	Token string `yaml:"token" envconfig:"TOKEN" secret:"true" desc:"bearer token every API request must carry (required to bind weft dev to an address that is not loopback; at least 16 characters)"`
 }
 
 // Engine configures the state engine.
@@ -154,6 +164,24 @@ func Load(src Source) (*Config, error) {
 	return cfg, nil
 }
 
+// LoadDev reads the dev server's settings the way Load does, reporting
+// only their errors: the commands that drive a dev server need nothing
+// else, and must not fail on a storage setting they never use.
+func LoadDev(src Source) (Dev, error) {
+	cfg, err := Load(src)
+	if cfg == nil {
+		return Dev{}, err
+	}
+	var mine []error
+	for _, e := range unjoin(err) {
+		var fe *FieldError
+		if errors.As(e, &fe) && strings.HasPrefix(fe.Env, Prefix+"_DEV_") {
+			mine = append(mine, e)
+		}
+	}
+	return cfg.Dev, errors.Join(mine...)
+}
+
 // inheritQueueConnection lets the PostgreSQL queue use the PostgreSQL
 // storage's server when none of its own connection settings is given, so a
 // PostgreSQL-only deployment configures one connection (and, in one
@@ -176,7 +204,7 @@ func (c *Config) inheritQueueConnection() {
 // Unknown lists WEFT_* environment variables that match no setting (a typo
 // would otherwise be silently ignored).
 func Unknown(environ []string) []string {
-	known := map[string]bool{Prefix + "_CONFIG_FILE": true, Prefix + "_DEV_ADDR": true}
+	known := map[string]bool{Prefix + "_CONFIG_FILE": true}
 	for _, f := range fields(reflect.ValueOf(&Config{}), Prefix, "") {
 		known[f.Env], known[f.Env+"_FILE"] = true, true
 	}
@@ -297,6 +325,14 @@ func (c *Config) validate() []error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("WEFT_LOG_LEVEL", "log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	if t := c.Dev.Token; t != "" {
+		// The messages never quote the token.
+		if len(t) < MinDevToken {
+			bad("WEFT_DEV_TOKEN", "dev.token", "is shorter than %d characters (e.g. openssl rand -hex 32 makes one)", MinDevToken)
+		} else if strings.IndexFunc(t, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+			bad("WEFT_DEV_TOKEN", "dev.token", "holds a space, a control character or a non-ASCII character (it goes in an HTTP header)")
+		}
 	}
 	switch c.Log.Format {
 	case "text", "json":

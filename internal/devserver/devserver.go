@@ -10,6 +10,10 @@
 //	POST /v1/instances/{workflow}/{id}/retry-tasks
 //	POST /v1/instances/{workflow}/{id}/complete-timers
 //	GET  /healthz
+//
+// The API is guarded (see Options): cross-origin state changes are
+// refused, and so is every request without the token when one is set, or,
+// when none is, addressed to a host that is not a loopback name.
 package devserver
 
 import (
@@ -29,8 +33,8 @@ import (
 // MaxBody bounds request bodies.
 const MaxBody = 1 << 20
 
-// Handler serves the API with c.
-func Handler(c *client.Client) http.Handler {
+// Handler serves the API with c, guarded as o says.
+func Handler(c *client.Client, o Options) http.Handler {
 	mux := http.NewServeMux()
 	s := &server{c: c}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -45,7 +49,7 @@ func Handler(c *client.Client) http.Handler {
 	mux.HandleFunc("GET /v1/instances/{id}/result", s.result)
 	mux.HandleFunc("POST /v1/instances/{workflow}/{id}/signals/{channel}", s.signal)
 	mux.HandleFunc("POST /v1/instances/{workflow}/{id}/{action}", s.action)
-	return checked(mux)
+	return guarded(checked(mux), o)
 }
 
 // checked refuses, with a 400 naming the parameter, a request whose path

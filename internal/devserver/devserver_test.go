@@ -43,12 +43,18 @@ func registry() *weft.Registry {
 // server starts an embedded runtime behind the dev server's HTTP API.
 func server(t *testing.T) *httptest.Server {
 	t.Helper()
+	return serverWith(t, devserver.Options{})
+}
+
+// serverWith is server with the API guarded as o says.
+func serverWith(t *testing.T, o devserver.Options) *httptest.Server {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	rt, err := embedded.Start(ctx, registry(), embedded.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(devserver.Handler(rt.Client()))
+	srv := httptest.NewServer(devserver.Handler(rt.Client(), o))
 	t.Cleanup(func() {
 		srv.Close()
 		if err := rt.Stop(); err != nil {
