@@ -16,7 +16,9 @@ var (
 	ghost       = weft.NewTask[int, int]("Ghost", "haunt")
 	callsGhost  = weft.NewWorkflow[int, int]("CallsGhost", "run")
 	catchGhost  = weft.NewWorkflow[int, string]("CatchesGhost", "run")
-	ghostFailed = func(err error) bool { return errors.Is(err, weft.ErrNotRegistered) && strings.Contains(err.Error(), "Ghost") }
+	ghostFailed = func(err error) bool {
+		return errors.Is(err, weft.ErrNotRegistered) && strings.Contains(err.Error(), "Ghost")
+	}
 )
 
 // TestTaskOfUnregisteredServiceFailsAtOnce: the embedded runtime on its own
