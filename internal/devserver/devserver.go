@@ -193,6 +193,8 @@ func writeErr(w http.ResponseWriter, err error) {
 			status = http.StatusNotFound
 		case core.CodeWorkflowTimedOut:
 			status = http.StatusGatewayTimeout
+		case core.CodeNoConsumer:
+			status = http.StatusServiceUnavailable
 		case "not_ended":
 			status = http.StatusConflict
 		default:

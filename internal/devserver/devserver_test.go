@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/weftio/weft"
+	"github.com/weftio/weft/client"
 	"github.com/weftio/weft/embedded"
 	"github.com/weftio/weft/internal/devserver"
+	"github.com/weftio/weft/transport/memory"
 )
 
 var (
@@ -249,4 +251,22 @@ func TestBadIDsAndParameters(t *testing.T) {
 	}
 	get(t, srv, "/v1/instances/a%00b").expect(t, http.StatusBadRequest, "NUL or invalid UTF-8")
 	get(t, srv, "/v1/instances/a%FFb/result").expect(t, http.StatusBadRequest, "NUL or invalid UTF-8")
+}
+
+// TestNoConsumerIsUnavailable: a wait that cannot be answered, because no
+// state engine serves the workflow, is a 503 naming no_consumer.
+func TestNoConsumerIsUnavailable(t *testing.T) {
+	t.Parallel()
+	tr := memory.New()
+	defer tr.Close()
+	c, err := client.New(context.Background(), client.Config{Transport: tr, ConsumerCheck: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	srv := httptest.NewServer(devserver.Handler(c, devserver.Options{}))
+	defer srv.Close()
+	if r := post(t, srv, "/v1/workflows/Nobody/run?wait=1", "1").expect(t, http.StatusServiceUnavailable); r.errorCode() != "no_consumer" {
+		t.Fatalf("error code %q, want no_consumer: %s", r.errorCode(), r.raw)
+	}
 }
