@@ -255,6 +255,7 @@ func (c *Client) receive(ctx context.Context, ch chan *core.MethodOutcome, timeo
 		defer t.Stop()
 		tc = t.C
 	}
+	checked := make(chan error, 1)
 	if c.cfg.ConsumerCheck > 0 && len(topics) > 0 {
 		t := time.NewTimer(c.cfg.ConsumerCheck)
 		defer t.Stop()
@@ -270,8 +271,13 @@ func (c *Client) receive(ctx context.Context, ch chan *core.MethodOutcome, timeo
 			return nil, &core.Error{Code: core.CodeWorkflowTimedOut, Workflow: workflow, WorkflowID: id, MethodRunID: runID,
 				Message: fmt.Sprintf("no result within %s (the workflow keeps running)", timeout)}
 		case <-check:
+			// Asked aside, so the caller's context and timeout still hold
+			// while the transport answers.
 			check = nil
-			err := c.consumed(ctx, workflow, topics)
+			cctx, stop := context.WithCancel(ctx)
+			defer stop()
+			go func() { checked <- c.consumed(cctx, workflow, topics) }()
+		case err := <-checked:
 			if ce := core.AsError(err); ce != nil && ce.Code == core.CodeNoConsumer {
 				select {
 				case o := <-ch: // the answer came after all
