@@ -8,10 +8,14 @@
 #   scripts/pulsar.sh down    stop the broker `up` started from this state directory (TERM, then KILL)
 #   scripts/pulsar.sh status  print whether it answers (exit 1 if it does not)
 #   scripts/pulsar.sh env     print the export lines:  eval "$(scripts/pulsar.sh env)"
+#   scripts/pulsar.sh restart [--kill]
+#                             stop the broker (TERM, then KILL; --kill: KILL at once, as a
+#                             crash) and start it again on its data: topics, subscriptions
+#                             and backlog come back (in 30 to 60 s on a small machine)
 #
-# Needs Java 17+ and Maven (mvn) on PATH; nothing runs as root. Every start
-# wipes the broker's data (--wipe-data: the RocksDB metadata store does not
-# restart reliably), so topics and namespaces never survive a restart.
+# Needs Java 17+ and Maven (mvn) on PATH; nothing runs as root. `up` wipes
+# the broker's data (--wipe-data), so every test run starts from nothing,
+# unless WEFT_TEST_PULSAR_KEEP_DATA=1; `restart` always keeps it.
 # Listening on 127.0.0.1: the broker, the web/admin port (the embedded
 # functions worker serves there too) and one bookie. The metadata store is
 # RocksDB, so there is no ZooKeeper, and stream storage is off (-nss).
@@ -24,6 +28,7 @@
 #   WEFT_TEST_PULSAR_BOOKIE_PORT    the local bookie's port (default 53181)
 #   WEFT_TEST_PULSAR_TIMEOUT        seconds `up` waits for readiness (default 180)
 #   WEFT_TEST_PULSAR_STOP_TIMEOUT   seconds `down` waits after SIGTERM before SIGKILL (default 30)
+#   WEFT_TEST_PULSAR_KEEP_DATA      1: `up` starts on the data of the previous run
 #   WEFT_TEST_PULSAR_MEM            JVM memory flags (default "-Xms256m -Xmx1g -XX:MaxDirectMemorySize=1g")
 #   WEFT_MAVEN_REPO                 local Maven repository (default: $HOME/.m2/repository)
 #   WEFT_TEST_PULSAR_CONF_EXTRA     file of key=value lines set over the broker settings below (scripts/secured.sh)
@@ -40,6 +45,7 @@ WEB_PORT=${WEFT_TEST_PULSAR_WEB_PORT:-58080}
 BK_PORT=${WEFT_TEST_PULSAR_BOOKIE_PORT:-53181}
 TIMEOUT=${WEFT_TEST_PULSAR_TIMEOUT:-180}
 STOP_TIMEOUT=${WEFT_TEST_PULSAR_STOP_TIMEOUT:-30}
+KEEP_DATA=${WEFT_TEST_PULSAR_KEEP_DATA:-}
 MEM=${WEFT_TEST_PULSAR_MEM:--Xms256m -Xmx1g -XX:MaxDirectMemorySize=1g}
 CACHE=${WEFT_CACHE_DIR:-$HOME/.cache/weft}
 M2=${WEFT_MAVEN_REPO:-$HOME/.m2/repository}
@@ -306,15 +312,20 @@ write_conf() {
 
 # ---------------------------------------------------------------- commands
 
+# start [keep]: start the broker; with keep, on the data already there.
 start() {
-	local p
+	local p wipe=--wipe-data
 	for p in "$PORT" "$WEB_PORT" "$BK_PORT"; do
 		port_open "$p" && die "port $HOST:$p is taken by something else (see WEFT_TEST_PULSAR_PORT, _WEB_PORT, _BOOKIE_PORT)"
 	done
 	fetch
 	unpack
 	write_conf
-	# The data is wiped on every start; keep the previous run's logs only.
+	if [[ ${1:-} == keep && -d $DATA/metadata ]]; then
+		wipe=
+		log "keeping the data in $DATA"
+	fi
+	# Keep the previous run's logs only.
 	[[ ! -f $LOGFILE ]] || mv -f "$LOGFILE" "$LOGFILE.1"
 	rm -f "$LOGS"/pulsar_gc_*.log*
 	: >"$OUT"
@@ -336,7 +347,7 @@ start() {
 		exec setsid "$DIST/bin/pulsar" standalone \
 			--config "$CONF_DIR/standalone.conf" \
 			--functions-worker-conf "$CONF_DIR/functions_worker.yml" \
-			--wipe-data --no-stream-storage \
+			$wipe --no-stream-storage \
 			--advertised-address "$HOST" \
 			--bookkeeper-port "$BK_PORT" \
 			--bookkeeper-dir "$DATA/bookkeeper" \
@@ -377,6 +388,8 @@ cmd_up() {
 		fi
 	elif pid_alive; then
 		log "starting (pid $(head -n 1 "$PIDFILE")), waiting"
+	elif [[ $KEEP_DATA == 1 ]]; then
+		start keep
 	else
 		start
 	fi
@@ -384,8 +397,33 @@ cmd_up() {
 	log "ready in $((SECONDS - t0))s: $SERVICE_URL, admin $ADMIN_URL"
 }
 
+cmd_restart() {
+	local t0=$SECONDS
+	lock 9 "$DIR/.lock"
+	pid_alive || die "no broker started from $STATE is running"
+	if [[ ${1:-} == --kill ]]; then
+		local pid
+		pid=$(head -n 1 "$PIDFILE")
+		log "kill -9 $pid"
+		kill -KILL "$pid" 2>/dev/null || true
+		while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+		rm -f "$PIDFILE"
+	else
+		stop
+	fi
+	start keep
+	wait_ready
+	log "restarted in $((SECONDS - t0))s: $SERVICE_URL, admin $ADMIN_URL"
+}
+
 cmd_down() {
 	lock 9 "$DIR/.lock"
+	stop
+}
+
+# stop: TERM the broker started from this state directory, KILL it after
+# STOP_TIMEOUT. The caller holds the lock.
+stop() {
 	if ! pid_alive; then
 		if broker_ready; then
 			log "the broker on $ADMIN_URL was not started from $STATE; leaving it"
@@ -436,6 +474,10 @@ usage() {
 case ${1:-} in
 up) cmd_up ;;
 down) cmd_down ;;
+restart)
+	[[ -z ${2:-} || ${2:-} == --kill ]] || die "restart takes only --kill (got '$2')"
+	cmd_restart "${2:-}"
+	;;
 status) cmd_status ;;
 env) cmd_env ;;
 -h | --help | help) usage ;;

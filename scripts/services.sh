@@ -7,8 +7,13 @@
 #   scripts/services.sh down   [...]                         stop what `up` started from this state directory
 #   scripts/services.sh status [...]                         print whether each service answers (exit 1 if one does not)
 #   scripts/services.sh env    [...]                         print the export lines:  eval "$(scripts/services.sh env)"
+#   scripts/services.sh restart [--fast|--kill] postgres|redis ...
+#                               stop a server started from this state directory and start it
+#                               again on its data: --fast (default) is a clean stop (pg_ctl -m
+#                               fast, redis SHUTDOWN), --kill sends SIGKILL to the server and
+#                               every process it forked, as a crash would
 #
-# No service names means all three. `up` and `down` need root (apt-get, and the
+# No service names means all three (restart needs names). `up` and `down` need root (apt-get, and the
 # servers run as the postgres and mysql users); systemd is not used.
 #
 # Environment:
@@ -17,6 +22,14 @@
 #   WEFT_TEST_MYSQL_PORT        MariaDB port    (default 53306)
 #   WEFT_TEST_REDIS_PORT        Redis port      (default 56379)
 #   WEFT_TEST_SERVICES_TIMEOUT  seconds `up` waits for each server (default 60)
+#   WEFT_TEST_REDIS_APPENDFSYNC Redis AOF fsync policy: everysec (default) or always
+#
+# Durability: a commit PostgreSQL or Redis acknowledged survives a kill -9 of
+# the server (PostgreSQL synchronous_commit=on, MariaDB
+# innodb_flush_log_at_trx_commit=2, Redis with an append-only file), so the
+# chaos suite can kill them. fsync and full_page_writes stay off: they only
+# matter when the machine itself crashes, which a disposable test server
+# need not survive.
 #
 # The test credentials are fixed: user weft, password weft, database weft_test.
 set -euo pipefail
@@ -26,6 +39,7 @@ PG_PORT=${WEFT_TEST_PG_PORT:-55432}
 MYSQL_PORT=${WEFT_TEST_MYSQL_PORT:-53306}
 REDIS_PORT=${WEFT_TEST_REDIS_PORT:-56379}
 TIMEOUT=${WEFT_TEST_SERVICES_TIMEOUT:-60}
+REDIS_APPENDFSYNC=${WEFT_TEST_REDIS_APPENDFSYNC:-everysec}
 HOST=127.0.0.1
 ALL_SERVICES=(postgres mariadb redis)
 
@@ -39,6 +53,8 @@ die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
 for p in "$PG_PORT" "$MYSQL_PORT" "$REDIS_PORT" "$TIMEOUT"; do
 	[[ $p =~ ^[0-9]+$ ]] || die "ports and WEFT_TEST_SERVICES_TIMEOUT must be numbers (got '$p')"
 done
+[[ $REDIS_APPENDFSYNC == everysec || $REDIS_APPENDFSYNC == always ]] ||
+	die "WEFT_TEST_REDIS_APPENDFSYNC must be everysec or always (got '$REDIS_APPENDFSYNC')"
 
 # ---------------------------------------------------------------- state dir
 
@@ -226,7 +242,10 @@ pg_up() {
 			echo "include_if_exists = 'weft.conf'" >>"$PG_DATA/postgresql.conf"
 		fi
 		# Rewritten on every start, so changed ports take effect. TCP on
-		# loopback only, no unix socket; a disposable test server, so no fsync.
+		# loopback only, no unix socket. A commit is written to the WAL
+		# before it is acknowledged (synchronous_commit), so it survives a
+		# kill -9 of the server; without fsync it would not survive a crash
+		# of the machine, which a disposable test server need not.
 		cat >"$PG_DATA/weft.conf" <<-EOF
 			# written by scripts/services.sh
 			listen_addresses = '$HOST'
@@ -234,7 +253,7 @@ pg_up() {
 			unix_socket_directories = ''
 			max_connections = 200
 			fsync = off
-			synchronous_commit = off
+			synchronous_commit = on
 			full_page_writes = off
 		EOF
 		chown postgres:postgres "$PG_DATA/weft.conf"
@@ -281,6 +300,16 @@ pg_down() {
 	fi
 }
 
+# pg_kill: SIGKILL the postmaster and every process it forked, as a crash
+# of the server would, and wait until they are gone. The next start runs
+# crash recovery from the WAL.
+pg_kill() {
+	pg_ours || die "postgres: no server started from $STATE is running; nothing to kill"
+	local pid
+	pid=$(head -n 1 "$PG_DATA/postmaster.pid")
+	kill_tree "$pid" postgres "$PG_LOG"
+}
+
 # ---------------------------------------------------------------- mariadb
 
 # Without --skip-ssl, "host not allowed" (no account for 127.0.0.1 yet) is
@@ -316,7 +345,7 @@ my_up() {
 			--bind-address="$HOST" --port="$MYSQL_PORT" --socket="$MY_SOCK" \
 			--pid-file="$MY_PID" --log-error="$MY_LOG" --skip-name-resolve \
 			--character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
-			--max-connections=300 --innodb-flush-log-at-trx-commit=0 \
+			--max-connections=300 --innodb-flush-log-at-trx-commit=2 \
 			</dev/null >>"$MY_DIR/mariadbd.out" 2>&1 9>&-
 	fi
 	wait_ready mariadb "$MYSQL_PORT" "$MY_LOG" my_ready
@@ -375,7 +404,8 @@ rd_up() {
 		log "redis: starting on $HOST:$REDIS_PORT (log $RD_LOG)"
 		redis-server --bind "$HOST" --port "$REDIS_PORT" --daemonize yes \
 			--dir "$RD_DIR" --pidfile "$RD_PID" --logfile "$RD_LOG" \
-			--save "" --appendonly no </dev/null >/dev/null 2>&1 9>&- ||
+			--save "" --appendonly yes --appendfsync "$REDIS_APPENDFSYNC" \
+			--aof-use-rdb-preamble yes </dev/null >/dev/null 2>&1 9>&- ||
 			{ show_log "$RD_LOG"; die "redis: redis-server failed to start; see $RD_LOG"; }
 	fi
 	wait_ready redis "$REDIS_PORT" "$RD_LOG" rd_ready
@@ -398,6 +428,30 @@ rd_down() {
 	else
 		log "redis: not running"
 	fi
+}
+
+rd_kill() {
+	rd_ours || die "redis: no server started from $STATE is running; nothing to kill"
+	kill_tree "$(head -n 1 "$RD_PID")" redis "$RD_LOG"
+}
+
+# kill_tree PID NAME LOG: SIGKILL PID and its children, wait until all exit.
+kill_tree() {
+	local pid=$1 name=$2 logf=$3 pids p
+	pids=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
+	log "$name: kill -9 $pid and its children"
+	kill -KILL "$pid" 2>/dev/null || true
+	for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
+	local deadline=$((SECONDS + TIMEOUT))
+	for p in $pid $pids; do
+		# Until init reaps it, a killed process is a zombie that still
+		# answers kill -0, and PostgreSQL refuses to start while the pid in
+		# its lock file does: wait until it is gone.
+		while kill -0 "$p" 2>/dev/null; do
+			((SECONDS < deadline)) || { show_log "$logf"; die "$name: pid $p survived SIGKILL for ${TIMEOUT}s"; }
+			sleep 0.1
+		done
+	done
 }
 
 # ---------------------------------------------------------------- commands
@@ -451,6 +505,22 @@ cmd_down() {
 	done
 }
 
+cmd_restart() {
+	need_root restart
+	local mode=$1 svc
+	shift
+	lock_state
+	for svc in "$@"; do
+		case $svc:$mode in
+		postgres:fast) pg_ours || die "postgres: no server started from $STATE is running"; pg_down; pg_up ;;
+		postgres:kill) pg_kill; pg_up ;;
+		redis:fast) rd_ours || die "redis: no server started from $STATE is running"; rd_down; rd_up ;;
+		redis:kill) rd_kill; rd_up ;;
+		*) die "restart: $svc is not supported (postgres, redis)" ;;
+		esac
+	done
+}
+
 cmd_status() {
 	local svc ok state rc=0 port
 	for svc in "$@"; do
@@ -480,17 +550,23 @@ main() {
 	(($#)) || usage
 	local cmd=$1
 	shift
-	local services=() s
+	local services=() s mode=fast
 	for s in "$@"; do
 		case $s in
+		--fast) mode=fast ;;
+		--kill) mode=kill ;;
 		postgres | postgresql | pg) services+=(postgres) ;;
 		mariadb | mysql) services+=(mariadb) ;;
 		redis) services+=(redis) ;;
 		*) die "unknown service '$s' (postgres, mariadb, redis)" ;;
 		esac
 	done
-	((${#services[@]})) || services=("${ALL_SERVICES[@]}")
+	if ((${#services[@]} == 0)); then
+		[[ $cmd != restart ]] || die "restart: name the services (postgres, redis)"
+		services=("${ALL_SERVICES[@]}")
+	fi
 	case $cmd in
+	restart) cmd_restart "$mode" "${services[@]}" ;;
 	up) cmd_up "${services[@]}" ;;
 	down) cmd_down "${services[@]}" ;;
 	status) cmd_status "${services[@]}" ;;

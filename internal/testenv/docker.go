@@ -42,13 +42,14 @@ type service struct {
 const mariadbInit = "GRANT ALL PRIVILEGES ON *.* TO 'weft'@'%';\n"
 
 // services maps each URL variable to its container. The settings mirror
-// scripts/services.sh: same credentials, connection limits and durability
-// shortcuts of a disposable test server.
+// scripts/services.sh: same credentials and connection limits, and the
+// same durability: an acknowledged commit survives a kill of the server
+// (not a crash of the machine: no fsync).
 var services = map[string]service{
 	RedisURL: {
 		image: "redis:7",
 		port:  "6379/tcp",
-		cmd:   []string{"redis-server", "--save", "", "--appendonly", "no"},
+		cmd:   []string{"redis-server", "--save", "", "--appendonly", "yes", "--appendfsync", "everysec"},
 		ready: wait.ForAll(
 			wait.ForLog("Ready to accept connections"),
 			wait.ForListeningPort("6379/tcp"),
@@ -66,7 +67,7 @@ var services = map[string]service{
 		cmd: []string{"postgres",
 			"-c", "max_connections=200",
 			"-c", "fsync=off",
-			"-c", "synchronous_commit=off",
+			"-c", "synchronous_commit=on",
 			"-c", "full_page_writes=off",
 		},
 		// The entrypoint runs a temporary server for initialisation first:
@@ -91,7 +92,7 @@ var services = map[string]service{
 			"--max-connections=300",
 			"--character-set-server=utf8mb4",
 			"--collation-server=utf8mb4_general_ci",
-			"--innodb-flush-log-at-trx-commit=0",
+			"--innodb-flush-log-at-trx-commit=2",
 		},
 		files: map[string]string{"/docker-entrypoint-initdb.d/10-weft-grants.sql": mariadbInit},
 		// The initialisation server listens on no port ("port: 0"); this
