@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 PKGS  ?= ./...
 
-.PHONY: help demo dev test test-short vet fmt bench bench-all build fuzz test-all services-up services-down services-status
+.PHONY: help demo dev test test-short vet fmt bench bench-all build fuzz test-all services-up services-down services-status chaos chaos-short chaos-load
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -25,9 +25,26 @@ vet: ## gofmt check and go vet
 test: vet ## quick: every test on the in-memory backends only (race detector on)
 	$(GO) test -race -count=1 $(PKGS)
 
-test-all: services-up vet ## every test against real services; what CI runs
+test-all: services-up vet ## every test against real services, then the short chaos suite; what CI runs
 	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env && bash scripts/secured.sh env) && eval "$$env_out" && \
 		export TEST_REQUIRE_INTEGRATION=1 && $(GO) test -race -count=1 -timeout 30m $(PKGS)
+	$(MAKE) chaos-short
+
+# The chaos suite starts services of its own (state in WEFT_CHAOS_DIR, ports
+# WEFT_CHAOS_*_PORT; see integration/chaos) and restarts them, so it never
+# touches the shared ones; it stops them when it ends. WEFT_CHAOS_SEED
+# replays a schedule.
+CHAOS_TEST = $(GO) test -race -count=1 -v -run '^TestChaos$$' ./integration/chaos
+
+chaos: ## the chaos suite: 1,000 workflows per transport × storage pair under SIGKILLs and service restarts
+	WEFT_CHAOS=full $(CHAOS_TEST) -timeout 180m
+
+chaos-short: ## the chaos suite's short form (100 workflows per pair, every fault once), run by test-all
+	WEFT_CHAOS=short $(CHAOS_TEST) -timeout 60m
+
+chaos-load: ## 10,000 workflows on pulsar+postgres with no fault: how many tasks run twice
+	WEFT_CHAOS=full WEFT_CHAOS_FAULTS=none WEFT_CHAOS_WORKFLOWS=10000 WEFT_CHAOS_RACE=0 \
+		WEFT_CHAOS_COMBINATIONS=$${WEFT_CHAOS_COMBINATIONS:-pulsar+postgres} $(CHAOS_TEST) -timeout 180m
 
 services-up: ## start PostgreSQL, MariaDB, Redis and a Pulsar standalone broker on loopback, plain and secured
 	bash scripts/services.sh up

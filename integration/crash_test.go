@@ -105,9 +105,13 @@ func taskRuns(t *testing.T, path string) map[string]int {
 	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
+	execs, err := chain.ParseLog(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
 	runs := map[string]int{}
-	for _, line := range strings.Fields(string(b)) {
-		runs[line]++
+	for _, e := range execs {
+		runs[e.TaskID]++
 	}
 	return runs
 }

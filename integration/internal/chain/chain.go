@@ -4,8 +4,12 @@
 package chain
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,8 +60,10 @@ func Workflow(ctx weft.Context, in Input) (Output, error) {
 }
 
 // Register adds the workflow and its service to reg. Each task execution
-// appends "<task id>\n" to logPath ("" logs nothing) before answering and
-// sleeps pause first.
+// sleeps pause, then appends a line to logPath ("" logs nothing) before
+// answering: "<task id> <workflow id> <step> <unix nanoseconds>" (see
+// ParseLog). The line is written with one write(2) on a file opened for
+// appending, so it survives a SIGKILL of the process once the task answered.
 func Register(reg *weft.Registry, logPath string, pause time.Duration) error {
 	var mu sync.Mutex
 	step := func(ctx weft.TaskContext, i int) (int, error) {
@@ -75,7 +81,8 @@ func Register(reg *weft.Registry, logPath string, pause time.Duration) error {
 			if err != nil {
 				return 0, fmt.Errorf("task log: %w", err)
 			}
-			_, werr := fmt.Fprintln(f, ctx.Info().TaskID)
+			info := ctx.Info()
+			_, werr := fmt.Fprintf(f, "%s %s %d %d\n", info.TaskID, info.WorkflowID, i, time.Now().UnixNano())
 			if err := f.Close(); werr == nil {
 				werr = err
 			}
@@ -89,4 +96,39 @@ func Register(reg *weft.Registry, logPath string, pause time.Duration) error {
 		return err
 	}
 	return weft.RegisterWorkflow(reg, Run, Workflow)
+}
+
+// Execution is one line of a task log: one execution of a step.
+type Execution struct {
+	TaskID     string
+	WorkflowID string
+	Step       int
+	At         time.Time
+}
+
+// ParseLog reads the executions of a task log. A last line cut short (a
+// process killed in the middle of a write) is ignored; any other line that
+// does not parse is an error.
+func ParseLog(r io.Reader) ([]Execution, error) {
+	var out []Execution
+	br := bufio.NewReader(r)
+	for n := 1; ; n++ {
+		line, err := br.ReadString('\n')
+		if err == io.EOF {
+			return out, nil // "" or a partial last line
+		}
+		if err != nil {
+			return out, err
+		}
+		f := strings.Fields(line)
+		if len(f) != 4 {
+			return out, fmt.Errorf("task log line %d: %q: want 4 fields", n, line)
+		}
+		step, err1 := strconv.Atoi(f[2])
+		ns, err2 := strconv.ParseInt(f[3], 10, 64)
+		if err1 != nil || err2 != nil {
+			return out, fmt.Errorf("task log line %d: %q: bad step or time", n, line)
+		}
+		out = append(out, Execution{TaskID: f[0], WorkflowID: f[1], Step: step, At: time.Unix(0, ns)})
+	}
 }
