@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 PKGS  ?= ./...
 
-.PHONY: help demo dev test test-short vet fmt bench bench-all build fuzz test-all services-up services-down services-status chaos chaos-short chaos-load
+.PHONY: help demo dev test test-short vet fmt bench bench-load bench-all build fuzz test-all services-up services-down services-status chaos chaos-short chaos-load
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -78,6 +78,12 @@ fuzz: ## fuzz every decoder of outside input for FUZZTIME (10s) each
 bench: ## run the embedded runtime benchmark (prints steps/s and latency percentiles)
 	$(GO) test -run=NONE -bench=Embedded -benchtime=1x -count=1 ./bench
 
+LOAD_WORKFLOWS ?= 10000
+
+bench-load: services-up ## LOAD_WORKFLOWS (10000) workflows in flight on every combination, with and without a fault: re-executed tasks
+	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env) && eval "$$env_out" && \
+		$(GO) test -run=NONE -bench=^BenchmarkLoad$$ -benchtime=1x -count=1 -timeout 180m ./bench -args -bench.load-workflows=$(LOAD_WORKFLOWS)
+
 bench-all: services-up ## every benchmark, on every transport × storage combination
 	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env) && eval "$$env_out" && \
-		$(GO) test -run=NONE -bench=. -benchtime=1x -count=1 -timeout 60m ./bench
+		$(GO) test -run=NONE -bench=. -benchtime=1x -count=1 -timeout 240m ./bench

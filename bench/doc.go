@@ -31,4 +31,22 @@
 // The number of workflows per iteration (default 3000) can be changed with
 // `-args -bench.workflows=N`; select sub-benchmarks with patterns such as
 // -bench='Sequential10/.*/fastpath=on'.
+//
+// BenchmarkLoad measures what faults cost in repeated work. It keeps
+// -bench.load-workflows (default 10,000) workflows of ten tasks in flight
+// at once on separate roles, as role binaries run them (a state engine
+// without workflow code, an executor, a tag engine, each on its own
+// worker), with a state cache (-bench.load-cache, default 64) far smaller
+// than the instances in flight, on memory+memory and on every combination
+// of pulsar or pgqueue with postgres or redis whose services are set. The
+// memory transport runs without its deduplication by envelope id, which no
+// real broker does by default. Each combination runs with no fault, with
+// the state engine and the executor restarted gracefully halfway, and with
+// them killed halfway, and reports workflows/s, task executions, steps
+// executed more than once and their share. Without a fault, no task may
+// run twice, which TestLoadNoReexecution checks on memory (with no state
+// cache at all) in every `go test`, and on pulsar+postgres and
+// pgqueue+postgres when their services are set:
+//
+//	make bench-load
 package bench

@@ -32,6 +32,7 @@ var (
 // started. A task with input n is step n.
 type trace struct {
 	starts [stepsPerWorkflow]atomic.Int64 // unix nanos of the first start
+	lasts  [stepsPerWorkflow]atomic.Int64 // unix nanos of the latest start
 	runs   [stepsPerWorkflow]atomic.Int32 // how often each step started
 }
 
@@ -64,6 +65,7 @@ func (r *recorder) mark(id string, step int, at time.Time) {
 	if tr.runs[step].Add(1) == 1 {
 		tr.starts[step].Store(at.UnixNano())
 	}
+	tr.lasts[step].Store(at.UnixNano())
 }
 
 // registry builds the benchmark's code: a task returning n+1 that records
