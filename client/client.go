@@ -60,6 +60,8 @@ type Client struct {
 	waiters map[string][]chan *core.MethodOutcome
 	closed  bool
 	health  error // why the listener hears nothing now, if it does not
+
+	consumedTopics sync.Map // topics found with a subscription
 }
 
 // New creates a client and starts listening on its response topic.
@@ -315,19 +317,26 @@ func (c *Client) consumed(ctx context.Context, workflow string, topics []string)
 		return errors.ErrUnsupported
 	}
 	for _, topic := range topics {
+		if _, known := c.consumedTopics.Load(topic); known {
+			continue
+		}
 		has, err := sc.HasSubscription(ctx, topic)
 		if err != nil {
 			return fmt.Errorf("client: look up the subscriptions of %s: %w", topic, err)
 		}
-		if !has {
-			role := "state engine"
-			if strings.HasPrefix(topic, core.PrefixWorkflowTag+":") {
-				role = "tag engine"
-			}
-			return &core.Error{Code: core.CodeNoConsumer, Workflow: workflow, Message: fmt.Sprintf(
-				"nothing has subscribed to topic %s: no %s serves workflow %s, so no answer can come (what was sent waits on the topic until one subscribes)",
-				topic, role, workflow)}
+		if has {
+			// A subscription stays until it is deleted: asked once, so
+			// many awaits cost the transport one lookup per topic.
+			c.consumedTopics.Store(topic, true)
+			continue
 		}
+		role := "state engine"
+		if strings.HasPrefix(topic, core.PrefixWorkflowTag+":") {
+			role = "tag engine"
+		}
+		return &core.Error{Code: core.CodeNoConsumer, Workflow: workflow, Message: fmt.Sprintf(
+			"nothing has subscribed to topic %s: no %s serves workflow %s, so no answer can come (what was sent waits on the topic until one subscribes)",
+			topic, role, workflow)}
 	}
 	return nil
 }

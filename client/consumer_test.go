@@ -142,3 +142,38 @@ func TestConsumersUnknownKeepsWaiting(t *testing.T) {
 		t.Fatalf("RunJSON = %v, want the caller's timeout", err)
 	}
 }
+
+// counting counts the subscription lookups.
+type counting struct {
+	*memory.Transport
+	n atomic.Int32
+}
+
+func (c *counting) HasSubscription(ctx context.Context, topic string) (bool, error) {
+	c.n.Add(1)
+	return c.Transport.HasSubscription(ctx, topic)
+}
+
+// TestConsumedTopicIsAskedOnce: a topic found consumed is not asked about
+// again, so many awaits cost the transport one lookup.
+func TestConsumedTopicIsAskedOnce(t *testing.T) {
+	t.Parallel()
+	tr := &counting{Transport: memory.New()}
+	defer tr.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sub, err := tr.Subscribe(ctx, "workflow-cmd:Busy", transport.SubscribeOptions{Group: "state-engine"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	c := consumerClient(t, tr, time.Millisecond)
+	for range 3 {
+		if _, err := c.RunJSON(ctx, "Busy", "run", []byte(`1`), client.WithTimeout(100*time.Millisecond)); !errors.Is(err, weft.ErrWorkflowTimedOut) {
+			t.Fatalf("RunJSON = %v, want the caller's timeout", err)
+		}
+	}
+	if n := tr.n.Load(); n > 1 {
+		t.Fatalf("%d lookups for one consumed topic, want at most 1", n)
+	}
+}
