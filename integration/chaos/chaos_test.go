@@ -216,15 +216,28 @@ func runCombo(t *testing.T, o options, svc *services, bin, combo string, seed in
 		}
 	}
 
+	// A reserve of workflows is held back while faults remain, and let out
+	// a chunk at a time whenever nothing runs: on a fast pair the
+	// workflows would otherwise all end while a killed worker is down, and
+	// the faults still to come would hit an idle system or never happen.
 	ids := make([]string, o.workflows)
-	pending := map[string]bool{}
 	for i := range ids {
 		ids[i] = fmt.Sprintf("chaos-%05d", i)
-		pending[ids[i]] = true
 	}
-	if err := dispatchAll(ctx, c, ids, o); err != nil {
-		t.Fatal(err)
+	chunk, reserve := reserveOf(o.workflows, len(r.faults))
+	pending := map[string]bool{} // dispatched and not ended
+	dispatched := 0
+	dispatch := func(n int) {
+		batch := ids[dispatched:min(len(ids), dispatched+n)]
+		if err := dispatchAll(ctx, c, batch, o); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range batch {
+			pending[id] = true
+		}
+		dispatched += len(batch)
 	}
+	dispatch(o.workflows - reserve)
 
 	var prog progress
 	lastLines, lastDone := -1, -1
@@ -236,16 +249,23 @@ func runCombo(t *testing.T, o options, svc *services, bin, combo string, seed in
 	for {
 		lines := prog.update(p.taskLogs())
 		now := time.Now()
-		if current != nil && current.recovered.IsZero() && (lines > linesAtBack || o.workflows-len(pending) > doneAtBack) {
+		if current != nil && current.recovered.IsZero() && (lines > linesAtBack || dispatched-len(pending) > doneAtBack) {
 			current.recovered = now
 		}
 		if !now.Before(nextPoll) {
 			pollResults(ctx, c, pending, o.steps, r)
 			nextPoll = time.Now().Add(2 * time.Second)
 		}
-		done := o.workflows - len(pending)
+		done := dispatched - len(pending)
 		if lines != lastLines || done != lastDone {
 			lastLines, lastDone, lastChange = lines, done, now
+		}
+		faultsLeft := next < len(r.faults) || (current != nil && current.recovered.IsZero())
+		switch {
+		case dispatched < len(ids) && !faultsLeft:
+			dispatch(len(ids) - dispatched)
+		case dispatched < len(ids) && len(pending) == 0:
+			dispatch(chunk)
 		}
 		if len(pending) == 0 {
 			break
@@ -267,7 +287,7 @@ func runCombo(t *testing.T, o options, svc *services, bin, combo string, seed in
 				t.Errorf("%s: fault %s: %v", combo, current.kind, err)
 				break
 			}
-			linesAtBack, doneAtBack = prog.update(p.taskLogs()), o.workflows-len(pending)
+			linesAtBack, doneAtBack = prog.update(p.taskLogs()), dispatched-len(pending)
 			t.Logf("%s: %s at %d executions: back after %.1fs", combo, current.kind, current.at, current.back.Sub(current.injected).Seconds())
 			continue
 		}
@@ -282,7 +302,10 @@ func runCombo(t *testing.T, o options, svc *services, bin, combo string, seed in
 		t.Errorf("task logs: %v", err)
 	}
 	// Every step of a workflow that completed right ran at least once.
-	for _, id := range ids {
+	if dispatched < len(ids) {
+		t.Errorf("%s: %d workflows never dispatched (the run stopped early)", combo, len(ids)-dispatched)
+	}
+	for _, id := range ids[:dispatched] {
 		if pending[id] || r.wrongIDs[id] {
 			continue
 		}
@@ -290,6 +313,18 @@ func runCombo(t *testing.T, o options, svc *services, bin, combo string, seed in
 			r.wrong = append(r.wrong, fmt.Sprintf("%s: completed with %d of its %d steps executed", id, n, o.steps))
 		}
 	}
+}
+
+// reserveOf returns how many workflows are held back while faults remain
+// (about a tenth, at most half) and how many are let out at a time: one
+// chunk per fault and one more, so each fault finds work after it came back.
+func reserveOf(workflows, faults int) (chunk, reserve int) {
+	chunk = max(1, workflows/100)
+	reserve = min(workflows/2, chunk*(faults+1))
+	if faults == 0 {
+		reserve = 0
+	}
+	return chunk, reserve
 }
 
 // dispatchAll dispatches every workflow, retrying one whose dispatch fails

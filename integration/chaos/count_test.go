@@ -138,3 +138,15 @@ func b2i(b bool) int {
 	}
 	return 0
 }
+
+func TestTheReserveOutlastsTheFaults(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ workflows, faults, chunk, reserve int }{
+		{100, 8, 1, 9}, {1000, 9, 10, 100}, {1000, 0, 10, 0}, {10, 30, 1, 5}, {1, 1, 1, 0},
+	} {
+		chunk, reserve := reserveOf(c.workflows, c.faults)
+		if chunk != c.chunk || reserve != c.reserve {
+			t.Errorf("reserveOf(%d, %d) = %d, %d; want %d, %d", c.workflows, c.faults, chunk, reserve, c.chunk, c.reserve)
+		}
+	}
+}
