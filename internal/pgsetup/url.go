@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/weftio/weft/internal/redact"
 )
 
 // ParamFunc is offered the URL query parameters that are no connection
@@ -56,7 +58,7 @@ func parseURL(s string, own ParamFunc) (urlSettings, error) {
 	var r urlSettings
 	u, err := url.Parse(s)
 	if err != nil {
-		return r, fmt.Errorf("not a valid URL: %v", urlParseError(err))
+		return r, fmt.Errorf("not a valid URL: %v", redact.URLParseError(err))
 	}
 	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
 		return r, fmt.Errorf("scheme %q: want postgres:// or postgresql://", u.Scheme)
@@ -203,26 +205,6 @@ func (r *urlSettings) param(name, v string, own ParamFunc) error {
 	}
 	r.extra[name] = v
 	return nil
-}
-
-// urlParseError is the cause of url.Parse's error without the parts of the
-// URL it quotes: url.Error quotes the whole input, an EscapeError the bad
-// escape, and an invalid port what follows the last ':' before the host's
-// end, which is the start of the password when the password holds a '#',
-// '/' or '?' that ends the user info early.
-func urlParseError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	var ee url.EscapeError
-	switch {
-	case errors.As(err, &ee):
-		return errors.New("invalid %-escape (write a literal % as %25)")
-	case strings.HasPrefix(err.Error(), "invalid port "):
-		return errors.New(`invalid port, not a number (in a password, write '#' as %23, '/' as %2F, '?' as %3F and '@' as %40)`)
-	}
-	return err
 }
 
 func parsePort(s string) (int, error) {

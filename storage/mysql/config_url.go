@@ -1,7 +1,6 @@
 package mysql
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"net/url"
@@ -10,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/weftio/weft/internal/redact"
 )
 
 // ParseURL splits mysql://user:password@host:port/database?param=value into
@@ -24,7 +25,7 @@ func ParseURL(s string) (Config, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return bad("not a valid URL: %v", urlParseError(err))
+		return bad("not a valid URL: %v", redact.URLParseError(err))
 	}
 	if u.Scheme != "mysql" && u.Scheme != "mariadb" {
 		return bad("scheme %q: want mysql://", u.Scheme)
@@ -89,26 +90,6 @@ var urlParams = func() map[string]int {
 	}
 	return m
 }()
-
-// urlParseError is the cause of url.Parse's error without the parts of the
-// URL it quotes: url.Error quotes the whole input, an EscapeError the bad
-// escape, and an invalid port what follows the last ':' before the host's
-// end, which is the start of the password when the password holds a '#',
-// '/' or '?' that ends the user info early.
-func urlParseError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	var ee url.EscapeError
-	switch {
-	case errors.As(err, &ee):
-		return errors.New("invalid %-escape (write a literal % as %25)")
-	case strings.HasPrefix(err.Error(), "invalid port "):
-		return errors.New(`invalid port, not a number (in a password, write '#' as %23, '/' as %2F, '?' as %3F and '@' as %40)`)
-	}
-	return err
-}
 
 // setParam sets the field named by a URL query parameter.
 func setParam(c *Config, name, value string) error {
