@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 PKGS  ?= ./...
 
-.PHONY: help demo dev test test-short vet fmt bench bench-load bench-all build fuzz test-all services-up services-down services-status chaos chaos-short chaos-load
+.PHONY: functions help demo dev test test-short vet fmt bench bench-load bench-all build fuzz test-all services-up services-down services-status chaos chaos-short chaos-load
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -17,6 +17,21 @@ dev: ## start the embedded dev server with the examples registered
 build: ## build every package and the weft binary
 	$(GO) build $(PKGS)
 	$(GO) build -o bin/weft ./cmd/weft
+
+# The role binaries: one per role, static, stripped. DRIVERS picks the
+# backends each links (any of pulsar pgqueue postgres redis mysql; "all" for
+# every one); FUNCTIONS_DIR is where they go.
+DRIVERS       ?= pulsar postgres redis
+FUNCTIONS_DIR ?= bin
+ROLES          = executor state-engine tag-engine event-listener
+FUNCTION_TAGS  = $(if $(filter all,$(DRIVERS)),,weft_custom $(addprefix weft_,$(DRIVERS)))
+
+functions: ## build the four role binaries into bin/ (DRIVERS="pulsar postgres" to choose the backends)
+	@mkdir -p $(FUNCTIONS_DIR)
+	@for r in $(ROLES); do \
+		CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -tags '$(FUNCTION_TAGS)' -o $(FUNCTIONS_DIR)/$$r ./functions/$$r || exit 1; \
+		printf '%-16s %s bytes\n' $(FUNCTIONS_DIR)/$$r $$(stat -c %s $(FUNCTIONS_DIR)/$$r); \
+	done
 
 vet: ## gofmt check and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

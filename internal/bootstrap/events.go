@@ -3,9 +3,11 @@ package bootstrap
 import (
 	"os"
 
-	"github.com/weftio/weft/adapters/eventsink"
+	"errors"
+
 	"github.com/weftio/weft/functions"
 	"github.com/weftio/weft/internal/config"
+	"github.com/weftio/weft/internal/sinks"
 )
 
 // EventSink returns the configured lifecycle-event sink: WEFT_EVENTS_SINK,
@@ -18,5 +20,10 @@ func EventSink(cfg *config.Config) (functions.EventSink, error) {
 	if url == "" {
 		return nil, nil
 	}
-	return eventsink.HTTP(url, cfg.Events.Timeout)
+	open := sinks.HTTP()
+	if open == nil {
+		return nil, errors.New("WEFT_EVENTS_SINK: the HTTP event sink is not built into this binary: " +
+			`import _ "github.com/weftio/weft/adapters/eventsink" in its main package`)
+	}
+	return open(url, cfg.Events.Timeout)
 }

@@ -33,12 +33,12 @@ func OpenStorage(ctx context.Context, cfg *config.Config) (*Stores, error) {
 		m := storagememory.New()
 		kv, ks, closer = m, m, m.Close
 	default:
-		d, ok := drivers[cfg.Storage]
+		d, ok := config.Lookup(config.KindStorage, cfg.Storage)
 		if !ok {
 			return nil, fmt.Errorf("storage %q is not built into this binary", cfg.Storage)
 		}
 		var err error
-		if kv, ks, closer, err = d(ctx, cfg); err != nil {
+		if kv, ks, closer, err = d.OpenStorage(ctx, cfg.Settings(cfg.Storage), config.Open{Logger: Logger(cfg)}); err != nil {
 			// Drivers keep passwords out of their errors; a library under
 			// them may not.
 			return nil, fmt.Errorf("open %s storage: %w", cfg.Storage, redact.Error(err))
@@ -53,12 +53,6 @@ func OpenStorage(ctx context.Context, cfg *config.Config) (*Stores, error) {
 	ks = storage.CachedKeySet(ks, cfg.Cache)
 	return &Stores{KeyValue: kv, KeySet: ks, Close: closer}, nil
 }
-
-// driver opens one storage backend.
-type driver func(ctx context.Context, cfg *config.Config) (storage.KeyValue, storage.KeySet, func() error, error)
-
-// drivers holds the SQL and Redis backends by name.
-var drivers = map[string]driver{}
 
 // Logger builds the process logger from the configuration, writing to
 // stderr.

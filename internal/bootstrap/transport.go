@@ -20,19 +20,13 @@ func OpenTransport(ctx context.Context, cfg *config.Config, logger *slog.Logger)
 	if cfg.Transport == "memory" {
 		return transportmemory.New(transportmemory.WithLogger(logger)), nil
 	}
-	d, ok := transports[cfg.Transport]
+	d, ok := config.Lookup(config.KindTransport, cfg.Transport)
 	if !ok {
 		return nil, fmt.Errorf("transport %q is not built into this binary", cfg.Transport)
 	}
-	tr, err := d(ctx, cfg, logger)
+	tr, err := d.OpenTransport(ctx, cfg.Settings(cfg.Transport), config.Open{Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("open %s transport: %w", cfg.Transport, redact.Error(err))
 	}
 	return tr, nil
 }
-
-// transportDriver opens one broker backend.
-type transportDriver func(ctx context.Context, cfg *config.Config, logger *slog.Logger) (transport.Transport, error)
-
-// transports holds the broker backends by name.
-var transports = map[string]transportDriver{}

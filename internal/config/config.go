@@ -10,41 +10,40 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/weftio/weft/internal/redact"
 	"github.com/weftio/weft/storage"
-	"github.com/weftio/weft/storage/mysql"
-	"github.com/weftio/weft/storage/postgres"
-	"github.com/weftio/weft/storage/redis"
-	"github.com/weftio/weft/transport/pgqueue"
-	"github.com/weftio/weft/transport/pulsar"
 )
 
 // Prefix of every environment variable.
 const Prefix = "WEFT"
 
-// Config is the whole configuration of a weft process.
+// Config is the whole configuration of a weft process. The settings of
+// each storage and transport driver built into the binary (see Register)
+// sit beside these, under the driver's name (Settings).
 type Config struct {
 	Transport   string              `yaml:"transport" envconfig:"TRANSPORT" default:"memory" desc:"the broker between the roles: memory (one process), pulsar or pgqueue"`
 	Storage     string              `yaml:"storage" envconfig:"STORAGE" default:"memory" desc:"where workflow states live: memory, redis, postgres or mysql"`
 	Compression string              `yaml:"compression" envconfig:"STORAGE_COMPRESSION" default:"none" desc:"compression of stored states: none, gzip, deflate or bzip2 (reads detect the format)"`
 	Cache       storage.CacheConfig `yaml:"cache" envconfig:"STORAGE_CACHE"`
-	Redis       redis.Config        `yaml:"redis" envconfig:"REDIS"`
-	MySQL       mysql.Config        `yaml:"mysql" envconfig:"MYSQL"`
-	Postgres    postgres.Config     `yaml:"postgres" envconfig:"POSTGRES"`
-	Pulsar      pulsar.Config       `yaml:"pulsar" envconfig:"PULSAR"`
-	PGQueue     pgqueue.Config      `yaml:"pgqueue" envconfig:"PGQUEUE"`
+	Roles       string              `yaml:"roles" envconfig:"ROLES" default:"all" desc:"roles this process runs: all, or a comma-separated list of executor, state-engine, tag-engine, event-listener"`
+	Runtime     string              `yaml:"runtime" envconfig:"RUNTIME" desc:"platform the roles run on: worker, pulsar-functions, knative or lambda (empty: detected from the platform, else worker)"`
+	Workflows   string              `yaml:"workflows" envconfig:"WORKFLOWS" desc:"comma-separated workflow names the roles serve (empty: every workflow registered in the binary)"`
+	Services    string              `yaml:"services" envconfig:"SERVICES" desc:"comma-separated service names the roles serve (empty: every service registered in the binary)"`
 	Engine      Engine              `yaml:"engine" envconfig:"ENGINE"`
 	Worker      Worker              `yaml:"worker" envconfig:"WORKER"`
 	Events      Events              `yaml:"events" envconfig:"EVENTS"`
 	Log         Log                 `yaml:"log" envconfig:"LOG"`
 	Dev         Dev                 `yaml:"dev" envconfig:"DEV"`
+
+	// sections holds each registered driver's settings by its name.
+	sections map[string]any
 }
 
 // MinDevToken is the shortest dev server token accepted.
@@ -60,6 +59,7 @@ type Dev struct {
 type Engine struct {
 	Retention  time.Duration `yaml:"retention" envconfig:"RETENTION" default:"168h" desc:"how long the result record of an ended workflow is kept"`
 	StateCache int           `yaml:"stateCache" envconfig:"STATE_CACHE" default:"4096" desc:"decoded states kept between messages (negative: none)"`
+	FastPath   bool          `yaml:"fastPath" envconfig:"FAST_PATH" default:"true" desc:"a state engine whose binary has a workflow's code runs its workflow tasks in-process instead of through the broker"`
 }
 
 // Worker configures the long-running runtime.
@@ -70,6 +70,7 @@ type Worker struct {
 
 // Events configures lifecycle events.
 type Events struct {
+	Enabled bool          `yaml:"enabled" envconfig:"ENABLED" default:"false" desc:"emit lifecycle events on the event topics for event listeners elsewhere (always on when sink is set)"`
 	Sink    string        `yaml:"sink" envconfig:"SINK" desc:"URL of an HTTP CloudEvents sink that gets every lifecycle event (default: $K_SINK when set; empty: events off)"`
 	Timeout time.Duration `yaml:"timeout" envconfig:"TIMEOUT" default:"10s" desc:"bound on one delivery to the sink; slower deliveries are retried"`
 }
@@ -99,6 +100,38 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return fmt.Sprintf("%s (%s): %v", e.Env, e.Path, e.Err) }
 
+// newConfig returns a configuration with a settings section for every
+// registered driver.
+func newConfig() *Config {
+	c := &Config{sections: map[string]any{}}
+	for _, d := range Drivers() {
+		c.sections[d.Name] = d.Settings()
+	}
+	return c
+}
+
+// allFields lists every leaf setting: the core ones, then each driver's,
+// in the order of the drivers' names.
+func (c *Config) allFields() []field {
+	fs := fields(reflect.ValueOf(c), Prefix, "")
+	for _, name := range c.sectionNames() {
+		fs = append(fs, fields(reflect.ValueOf(c.sections[name]), Prefix+"_"+envName(name), name)...)
+	}
+	return fs
+}
+
+func (c *Config) sectionNames() []string {
+	names := make([]string, 0, len(c.sections))
+	for n := range c.sections {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// envName is a driver name as it appears in variables (pgqueue: PGQUEUE).
+func envName(driver string) string { return strings.ToUpper(driver) }
+
 // Load builds the configuration. The error joins one FieldError per
 // invalid setting.
 func Load(src Source) (*Config, error) {
@@ -108,8 +141,8 @@ func Load(src Source) (*Config, error) {
 	if src.ReadFile == nil {
 		src.ReadFile = os.ReadFile
 	}
-	cfg := &Config{}
-	fs := fields(reflect.ValueOf(cfg), Prefix, "")
+	cfg := newConfig()
+	fs := cfg.allFields()
 	var errs []error
 	for _, f := range fs {
 		if f.Def != "" {
@@ -127,9 +160,7 @@ func Load(src Source) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read configuration file: %w", err)
 		}
-		dec := yaml.NewDecoder(strings.NewReader(string(b)))
-		dec.KnownFields(true)
-		if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		if err := cfg.decodeFile(b); err != nil {
 			return nil, fmt.Errorf("configuration file %s: %w", file, err)
 		}
 	}
@@ -156,12 +187,81 @@ func Load(src Source) (*Config, error) {
 			errs = append(errs, &FieldError{f.Env, f.Path, errors.New(msg)})
 		}
 	}
-	cfg.inheritQueueConnection()
+	cfg.inherit()
 	errs = append(errs, cfg.validate()...)
 	if len(errs) > 0 {
 		return cfg, errors.Join(errs...)
 	}
 	return cfg, nil
+}
+
+// decodeFile reads a YAML document: each driver's section into its
+// settings, the rest into the core settings. Unknown keys are errors.
+func (c *Config) decodeFile(b []byte) error {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return err
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		// Let the strict decoder word the error.
+		return strictDecode(root, c)
+	}
+	core := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, val := root.Content[i], root.Content[i+1]
+		if sec, ok := c.sections[key.Value]; ok {
+			if err := strictDecode(val, sec); err != nil {
+				return fmt.Errorf("%s: %w", key.Value, err)
+			}
+			continue
+		}
+		if k, ok := knownDrivers[key.Value]; ok {
+			return fmt.Errorf("line %d: section %s: %w", key.Line, key.Value, notBuiltIn(k.Kind, key.Value))
+		}
+		core.Content = append(core.Content, key, val)
+	}
+	return strictDecode(core, c)
+}
+
+// strictDecode decodes n into v refusing unknown keys (which yaml.Node's
+// own Decode cannot do).
+func strictDecode(n *yaml.Node, v any) error {
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// MarshalYAML writes the core settings and every driver's section, so a
+// configuration written out loads back the same.
+func (c *Config) MarshalYAML() (any, error) {
+	type plain Config // without this method
+	var n yaml.Node
+	if err := n.Encode((*plain)(c)); err != nil {
+		return nil, err
+	}
+	for _, name := range c.sectionNames() {
+		var v yaml.Node
+		if err := v.Encode(c.sections[name]); err != nil {
+			return nil, err
+		}
+		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: name}, &v)
+	}
+	return &n, nil
 }
 
 // LoadDev reads the dev server's settings the way Load does, reporting
@@ -182,38 +282,51 @@ func LoadDev(src Source) (Dev, error) {
 	return cfg.Dev, errors.Join(mine...)
 }
 
-// inheritQueueConnection lets the PostgreSQL queue use the PostgreSQL
-// storage's server when none of its own connection settings is given, so a
-// PostgreSQL-only deployment configures one connection (and, in one
-// database, gets state writes and messages in one transaction).
-func (c *Config) inheritQueueConnection() {
-	q := &c.PGQueue
-	if c.Transport != "pgqueue" || c.Storage != "postgres" {
+// inherit lets the transport's settings take over the storage's
+// connection where its driver says so (the PostgreSQL queue with the
+// PostgreSQL storage: one connection to configure, and in one database,
+// state writes and messages in one transaction).
+func (c *Config) inherit() {
+	d, ok := Lookup(KindTransport, c.Transport)
+	if !ok || d.Inherit == nil {
 		return
 	}
-	if q.URL != "" || q.User != "" || q.Password != "" || q.Host != pgqueue.DefaultHost ||
-		q.Port != pgqueue.DefaultPort || q.Database != pgqueue.DefaultDatabase {
-		return
+	if from, ok := c.sections[c.Storage]; ok {
+		d.Inherit(c.sections[c.Transport], c.Storage, from)
 	}
-	p := c.Postgres
-	q.URL, q.Host, q.Port, q.User, q.Password, q.Database = p.URL, p.Host, p.Port, p.User, p.Password, p.Database
-	q.SSLMode, q.SSLRootCert, q.ConnectTimeout = p.SSLMode, p.SSLRootCert, p.ConnectTimeout
-	q.SSLCert, q.SSLKey = p.SSLCert, p.SSLKey
 }
 
 // Unknown lists WEFT_* environment variables that match no setting (a typo
-// would otherwise be silently ignored).
+// would otherwise be silently ignored), the settings of a driver not built
+// into this binary included.
 func Unknown(environ []string) []string {
+	var out []string
+	for _, e := range UnknownErrors(environ) {
+		out = append(out, e.(*FieldError).Env)
+	}
+	return out
+}
+
+// UnknownErrors is Unknown with the reason for each variable, as
+// FieldErrors: a start-up refuses to run with any.
+func UnknownErrors(environ []string) []error {
 	known := map[string]bool{Prefix + "_CONFIG_FILE": true}
-	for _, f := range fields(reflect.ValueOf(&Config{}), Prefix, "") {
+	for _, f := range newConfig().allFields() {
 		known[f.Env], known[f.Env+"_FILE"] = true, true
 	}
-	var out []string
+	var out []error
 	for _, kv := range environ {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, Prefix+"_") && !strings.HasPrefix(k, Prefix+"_TEST_") && !known[k] {
-			out = append(out, k)
+		if !strings.HasPrefix(k, Prefix+"_") || strings.HasPrefix(k, Prefix+"_TEST_") || known[k] {
+			continue
 		}
+		err := errors.New("not a weft setting (a typo?)")
+		for name, d := range knownDrivers {
+			if _, linked := Lookup(d.Kind, name); !linked && strings.HasPrefix(k, Prefix+"_"+envName(name)+"_") {
+				err = fmt.Errorf("a setting of %w", notBuiltIn(d.Kind, name))
+			}
+		}
+		out = append(out, &FieldError{Env: k, Path: "-", Err: err})
 	}
 	return out
 }
@@ -222,17 +335,21 @@ func Unknown(environ []string) []string {
 // secrets masked.
 func (c *Config) Print() string {
 	var b strings.Builder
-	for _, f := range fields(reflect.ValueOf(c), Prefix, "") {
+	for _, f := range c.allFields() {
 		fmt.Fprintf(&b, "%-40s %-34s %s\n", f.Path, f.Env, display(f))
 	}
 	return b.String()
 }
 
-// Usage documents every environment variable with its default.
+// Usage documents every environment variable with its default, the
+// settings of the drivers built into this binary included: one line per
+// variable, its name, default and description separated by tabs (the
+// layout of envconfig's usage, without its template engine, whose
+// reflection would keep the linker from dropping unused methods).
 func Usage() string {
 	var b strings.Builder
-	if err := envconfig.Usagef(Prefix, &Config{}, &b, "{{range .}}{{usage_key .}}\t{{usage_default .}}\t{{usage_description .}}\n{{end}}"); err != nil {
-		return err.Error()
+	for _, f := range newConfig().allFields() {
+		fmt.Fprintf(&b, "%s\t%s\t%s\n", f.Env, f.Def, f.Desc)
 	}
 	return b.String()
 }
@@ -244,7 +361,7 @@ func (c *Config) driverErrors(section string, err error) []error {
 		return nil
 	}
 	byPath := map[string]string{}
-	for _, f := range fields(reflect.ValueOf(c), Prefix, "") {
+	for _, f := range c.allFields() {
 		byPath[f.Path] = f.Env
 	}
 	var out []error
@@ -256,7 +373,7 @@ func (c *Config) driverErrors(section string, err error) []error {
 		}
 		env := byPath[path]
 		if env == "" {
-			env = Prefix + "_" + strings.ToUpper(section)
+			env = Prefix + "_" + envName(section)
 		}
 		out = append(out, &FieldError{env, path, e})
 	}
@@ -279,32 +396,38 @@ func (c *Config) validate() []error {
 	bad := func(env, path string, format string, args ...any) {
 		errs = append(errs, &FieldError{env, path, fmt.Errorf(format, args...)})
 	}
-	switch c.Transport {
-	case "memory", "pulsar", "pgqueue":
-	default:
-		bad("WEFT_TRANSPORT", "transport", "%q is not one of memory, pulsar, pgqueue", c.Transport)
-	}
-	switch c.Storage {
-	case "memory", "redis", "postgres", "mysql":
-	default:
-		bad("WEFT_STORAGE", "storage", "%q is not one of memory, redis, postgres, mysql", c.Storage)
+	for _, sel := range []struct {
+		kind      Kind
+		name, env string
+	}{{KindTransport, c.Transport, "WEFT_TRANSPORT"}, {KindStorage, c.Storage, "WEFT_STORAGE"}} {
+		if sel.name == "memory" {
+			continue
+		}
+		d, ok := Lookup(sel.kind, sel.name)
+		if !ok {
+			bad(sel.env, string(sel.kind), "%v", notBuiltIn(sel.kind, sel.name))
+			continue
+		}
+		errs = append(errs, c.driverErrors(sel.name, d.Validate(c.sections[sel.name]))...)
 	}
 	if _, err := storage.ParseCompression(strings.ReplaceAll(c.Compression, "none", "")); err != nil {
 		bad("WEFT_STORAGE_COMPRESSION", "compression", "%v", err)
 	}
-	switch c.Storage {
-	case "redis":
-		errs = append(errs, c.driverErrors("redis", c.Redis.Validate())...)
-	case "mysql":
-		errs = append(errs, c.driverErrors("mysql", c.MySQL.Validate())...)
-	case "postgres":
-		errs = append(errs, c.driverErrors("postgres", c.Postgres.Validate())...)
+	if _, err := ParseRoles(c.Roles); err != nil {
+		bad("WEFT_ROLES", "roles", "%v", err)
 	}
-	switch c.Transport {
-	case "pulsar":
-		errs = append(errs, c.driverErrors("pulsar", c.Pulsar.Validate())...)
-	case "pgqueue":
-		errs = append(errs, c.driverErrors("pgqueue", c.PGQueue.Validate())...)
+	switch c.Runtime {
+	case "", RuntimeWorker, RuntimePulsarFunctions, RuntimeKnative, RuntimeLambda:
+	default:
+		bad("WEFT_RUNTIME", "runtime", "%q is not one of %s, %s, %s, %s (or empty: detected)", c.Runtime,
+			RuntimeWorker, RuntimePulsarFunctions, RuntimeKnative, RuntimeLambda)
+	}
+	for _, l := range []struct{ env, path, v string }{{"WEFT_WORKFLOWS", "workflows", c.Workflows}, {"WEFT_SERVICES", "services", c.Services}} {
+		for _, n := range List(l.v) {
+			if strings.ContainsAny(n, " \t\n") {
+				bad(l.env, l.path, "name %q holds white space", n)
+			}
+		}
 	}
 	if c.Cache.MaximumSize < 0 {
 		bad("WEFT_STORAGE_CACHE_MAXIMUM_SIZE", "cache.maximumSize", "must not be negative")

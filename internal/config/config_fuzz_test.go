@@ -1,7 +1,8 @@
-package config
+package config_test
 
 import (
 	"errors"
+	. "github.com/weftio/weft/internal/config"
 	"reflect"
 	"strings"
 	"testing"
@@ -28,10 +29,11 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(""), uint16(3), "5s")
 	f.Add([]byte(""), uint16(7), "-1")
 	f.Add([]byte(""), uint16(11), "0x10")
-	fs := fields(reflect.ValueOf(&Config{}), Prefix, "")
+	base, _ := Load(Source{Lookup: func(string) (string, bool) { return "", false }})
+	fs, _ := base.Fields()
 	f.Fuzz(func(t *testing.T, file []byte, which uint16, value string) {
 		lookup := func(name string) (string, bool) {
-			if value != "" && name == fs[int(which)%len(fs)].Env {
+			if value != "" && name == fs[int(which)%len(fs)] {
 				return value, true
 			}
 			return "", false
@@ -42,7 +44,7 @@ func FuzzLoad(f *testing.F) {
 			if strings.HasPrefix(err.Error(), "configuration file weft.yaml: ") {
 				return
 			}
-			for _, e := range unjoin(err) {
+			for _, e := range Unjoin(err) {
 				var fe *FieldError
 				if !errors.As(e, &fe) || fe.Env == "" || fe.Path == "" {
 					t.Fatalf("error %q names no setting", e)

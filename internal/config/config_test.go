@@ -1,16 +1,25 @@
-package config
+package config_test
 
 import (
 	"errors"
+	. "github.com/weftio/weft/internal/config"
 	"os"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kelseyhightower/envconfig"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/weftio/weft/storage/mysql"
+	"github.com/weftio/weft/storage/postgres"
+	"github.com/weftio/weft/transport/pgqueue"
+	"github.com/weftio/weft/transport/pulsar"
 )
+
+func pgq(c *Config) *pgqueue.Config  { return SettingsOf[pgqueue.Config](c, "pgqueue") }
+func pgs(c *Config) *postgres.Config { return SettingsOf[postgres.Config](c, "postgres") }
 
 func env(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
@@ -136,11 +145,11 @@ func TestQueueInheritsThePostgresStorageConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.PGQueue.URL != base["WEFT_POSTGRES_URL"] || c.PGQueue.Password != "secret" {
-		t.Errorf("queue connection %v does not follow the storage's", c.PGQueue)
+	if pgq(c).URL != base["WEFT_POSTGRES_URL"] || pgq(c).Password != "secret" {
+		t.Errorf("queue connection %v does not follow the storage's", pgq(c))
 	}
-	if c.PGQueue.Schema != "weft" || c.PGQueue.TablePrefix != "queue_" {
-		t.Errorf("queue tables %s.%s*, want the queue's own defaults", c.PGQueue.Schema, c.PGQueue.TablePrefix)
+	if pgq(c).Schema != "weft" || pgq(c).TablePrefix != "queue_" {
+		t.Errorf("queue tables %s.%s*, want the queue's own defaults", pgq(c).Schema, pgq(c).TablePrefix)
 	}
 
 	own := map[string]string{"WEFT_PGQUEUE_HOST": "queue.example"}
@@ -150,16 +159,16 @@ func TestQueueInheritsThePostgresStorageConnection(t *testing.T) {
 	if c, err = Load(Source{Lookup: env(own)}); err != nil {
 		t.Fatal(err)
 	}
-	if c.PGQueue.URL != "" || c.PGQueue.Host != "queue.example" {
-		t.Errorf("a queue with its own host took the storage's connection: %v", c.PGQueue)
+	if pgq(c).URL != "" || pgq(c).Host != "queue.example" {
+		t.Errorf("a queue with its own host took the storage's connection: %v", pgq(c))
 	}
 
 	other := map[string]string{"WEFT_TRANSPORT": "pgqueue", "WEFT_STORAGE": "redis"}
 	if c, err = Load(Source{Lookup: env(other)}); err != nil {
 		t.Fatal(err)
 	}
-	if c.PGQueue.Host != "127.0.0.1" || c.PGQueue.URL != "" {
-		t.Errorf("with Redis storage the queue keeps its defaults, got %v", c.PGQueue)
+	if pgq(c).Host != "127.0.0.1" || pgq(c).URL != "" {
+		t.Errorf("with Redis storage the queue keeps its defaults, got %v", pgq(c))
 	}
 }
 
@@ -169,13 +178,28 @@ func TestQueueInheritsThePostgresStorageConnection(t *testing.T) {
 // reads, embedded structs (the PostgreSQL drivers' shared connection
 // settings) included.
 func TestWalkerAgreesWithEnvconfigAndYAML(t *testing.T) {
-	var documented []string
-	for _, line := range strings.Split(strings.TrimSpace(Usage()), "\n") {
-		documented = append(documented, strings.SplitN(line, "\t", 2)[0])
-	}
 	c, err := Load(Source{Lookup: env(nil)})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// envconfig's own account of the variables: the core settings, then
+	// each driver's section under its prefix.
+	var usage strings.Builder
+	const format = "{{range .}}{{usage_key .}}\t{{usage_default .}}\t{{usage_description .}}\n{{end}}"
+	if err := envconfig.Usagef(Prefix, &Config{}, &usage, format); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range Drivers() {
+		if err := envconfig.Usagef(Prefix+"_"+strings.ToUpper(d.Name), c.Settings(d.Name), &usage, format); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if usage.String() != Usage() {
+		t.Errorf("Usage differs from envconfig's:\n%s\nenvconfig:\n%s", Usage(), usage.String())
+	}
+	var documented []string
+	for _, line := range strings.Split(strings.TrimSpace(usage.String()), "\n") {
+		documented = append(documented, strings.SplitN(line, "\t", 2)[0])
 	}
 	out, err := yaml.Marshal(c)
 	if err != nil {
@@ -185,15 +209,14 @@ func TestWalkerAgreesWithEnvconfigAndYAML(t *testing.T) {
 	if err := yaml.Unmarshal(out, &tree); err != nil {
 		t.Fatal(err)
 	}
-	var walked []string
-	for _, f := range fields(reflect.ValueOf(c), Prefix, "") {
-		walked = append(walked, f.Env)
+	walked, paths := c.Fields()
+	for i, path := range paths {
 		node := any(tree)
-		for _, key := range strings.Split(f.Path, ".") {
+		for _, key := range strings.Split(path, ".") {
 			m, _ := node.(map[string]any)
 			node = m[key]
 			if m == nil || node == nil {
-				t.Errorf("%s: YAML has no %s", f.Env, f.Path)
+				t.Errorf("%s: YAML has no %s", walked[i], path)
 				break
 			}
 		}
@@ -210,7 +233,7 @@ func TestEmbeddedConnectionSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, q := c.Postgres, c.PGQueue
+	p, q := pgs(c), pgq(c)
 	if p.Host != "db.example" || p.MaxConns != 7 || p.SSLMode != "require" || p.Port != 6000 || p.Database != "postgres" {
 		t.Errorf("postgres = %v", p)
 	}
@@ -245,23 +268,23 @@ func TestCertificatesMeanVerifiedConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := c.Postgres.String(); !strings.Contains(s, "sslMode=verify-full") {
+	if s := pgs(c).String(); !strings.Contains(s, "sslMode=verify-full") {
 		t.Errorf("postgres with a root certificate: %s, want sslMode=verify-full", s)
 	}
-	if s := c.PGQueue.String(); !strings.Contains(s, "sslMode=verify-full") {
+	if s := pgq(c).String(); !strings.Contains(s, "sslMode=verify-full") {
 		t.Errorf("pgqueue inheriting it: %s, want sslMode=verify-full", s)
 	}
-	if s := c.MySQL.String(); !strings.Contains(s, "tls=true") {
+	if s := SettingsOf[mysql.Config](c, "mysql").String(); !strings.Contains(s, "tls=true") {
 		t.Errorf("mysql with a CA file: %s, want tls=true", s)
 	}
-	if c.Pulsar.TLSSkipHostnameVerification {
+	if SettingsOf[pulsar.Config](c, "pulsar").TLSSkipHostnameVerification {
 		t.Error("pulsar: host names not verified by default")
 	}
 	c, err = Load(Source{Lookup: env(map[string]string{"WEFT_STORAGE": "postgres"})})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := c.Postgres.String(); !strings.Contains(s, "sslMode=prefer") {
+	if s := pgs(c).String(); !strings.Contains(s, "sslMode=prefer") {
 		t.Errorf("postgres without certificates: %s, want libpq's sslMode=prefer", s)
 	}
 }

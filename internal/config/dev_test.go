@@ -1,6 +1,7 @@
-package config
+package config_test
 
 import (
+	. "github.com/weftio/weft/internal/config"
 	"slices"
 	"strings"
 	"testing"

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -10,26 +10,25 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/weftio/weft"
 	"github.com/weftio/weft/embedded"
-	"github.com/weftio/weft/examples"
 	"github.com/weftio/weft/internal/bootstrap"
 	"github.com/weftio/weft/internal/config"
 	"github.com/weftio/weft/internal/devserver"
 	"github.com/weftio/weft/transport"
 )
 
-// app is the embedded runtime with the examples on the configured
+// app is the embedded runtime with the program's code on the configured
 // transport and storage.
 type app struct {
 	rt     *embedded.Runtime
 	tr     transport.Transport
 	stores *bootstrap.Stores
+	desc   string
 }
 
 func (a *app) stop() error { return errors.Join(a.rt.Stop(), a.tr.Close(), a.stores.Close()) }
 
-func startExamples(ctx context.Context, out io.Writer, quiet bool) (*app, error) {
+func startEmbedded(ctx context.Context, p Program, out io.Writer, quiet bool) (*app, error) {
 	cfg, err := config.Load(config.Source{})
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
@@ -50,8 +49,8 @@ func startExamples(ctx context.Context, out io.Writer, quiet bool) (*app, error)
 	if err != nil {
 		return nil, errors.Join(err, tr.Close(), stores.Close())
 	}
-	reg := weft.NewRegistry()
-	if err := examples.Register(reg, out); err != nil {
+	reg, err := p.registry(out)
+	if err != nil {
 		return nil, errors.Join(err, tr.Close(), stores.Close())
 	}
 	rt, err := embedded.Start(ctx, reg, embedded.Options{Store: stores.KeyValue, Tags: stores.KeySet, EventSink: sink, Transport: tr, Logger: logger,
@@ -60,21 +59,21 @@ func startExamples(ctx context.Context, out io.Writer, quiet bool) (*app, error)
 		return nil, errors.Join(err, tr.Close(), stores.Close())
 	}
 	fmt.Fprintf(out, "(%s transport, %s storage)\n", cfg.Transport, cfg.Storage)
-	return &app{rt: rt, tr: tr, stores: stores}, nil
+	return &app{rt: rt, tr: tr, stores: stores, desc: registered(reg)}, nil
 }
 
-func runDemo(ctx context.Context, out io.Writer) error {
+func runDemo(ctx context.Context, p Program, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	a, err := startExamples(ctx, out, true)
+	a, err := startEmbedded(ctx, p, out, true)
 	if err != nil {
 		return err
 	}
-	err = examples.RunAll(ctx, a.rt.Client(), out)
+	err = p.Demo(ctx, a.rt.Client(), out)
 	return errors.Join(err, a.stop())
 }
 
-func runDev(ctx context.Context, args []string, out, errOut io.Writer) error {
+func runDev(ctx context.Context, p Program, args []string, out, errOut io.Writer) error {
 	dev, err := config.LoadDev(config.Source{})
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
@@ -89,7 +88,7 @@ func runDev(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err := devserver.CheckListen(*addr, dev.Token); err != nil {
 		return err
 	}
-	a, err := startExamples(ctx, out, false)
+	a, err := startEmbedded(ctx, p, out, false)
 	if err != nil {
 		return err
 	}
@@ -102,7 +101,7 @@ func runDev(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if dev.Token != "" {
 		access = "requests must carry WEFT_DEV_TOKEN as a bearer token"
 	}
-	fmt.Fprintf(out, "weft dev server on http://%s (%s; examples registered: TripBooking, FanOut, ExpenseApproval); Ctrl-C stops it\n", ln.Addr(), access)
+	fmt.Fprintf(out, "%s dev server on http://%s (%s; %s); Ctrl-C stops it\n", p.Name, ln.Addr(), access, a.desc)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -112,22 +111,4 @@ func runDev(ctx context.Context, args []string, out, errOut io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return errors.Join(err, srv.Shutdown(sctx), a.stop())
-}
-
-// runWorker runs the roles for the examples on the configured transport
-// and storage until it is stopped: one worker of a distributed deployment
-// (start several; any process's client can start and await workflows).
-func runWorker(ctx context.Context, args []string, out, errOut io.Writer) error {
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	fs.SetOutput(errOut)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	a, err := startExamples(ctx, out, false)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(out, "weft worker running (examples registered: TripBooking, FanOut, ExpenseApproval); SIGTERM or Ctrl-C stops it")
-	<-ctx.Done()
-	return a.stop()
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/client"
 	"github.com/weftio/weft/core"
-	"github.com/weftio/weft/examples"
 	"github.com/weftio/weft/internal/bootstrap"
 	"github.com/weftio/weft/internal/config"
 	"github.com/weftio/weft/storage"
@@ -40,8 +39,8 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 const replayUsage = `usage: weft replay [-v] [-file F|DIR ...] [-id ID ...] [-tag WORKFLOW:TAG ...] [F|DIR ...]
 
-Replays recorded workflow histories against the code of this binary (the
-examples) and reports every place where the code no longer matches: run it
+Replays recorded workflow histories against the code of this binary (its
+registered workflows) and reports every place where the code no longer matches: run it
 before a deploy. Exit status 1 when a problem is found.
 
   -file F|DIR   a state exported by weft describe (or a JSON array of them), or
@@ -54,7 +53,7 @@ before a deploy. Exit status 1 when a problem is found.
 `
 
 // runReplay implements `weft replay`.
-func runReplay(ctx context.Context, args []string, out, errOut io.Writer, open openStores) error {
+func runReplay(ctx context.Context, p Program, args []string, out, errOut io.Writer, open openStores) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	fs.Usage = func() { fmt.Fprint(errOut, replayUsage) }
@@ -75,8 +74,8 @@ func runReplay(ctx context.Context, args []string, out, errOut io.Writer, open o
 	if len(files)+len(ids)+len(tags) == 0 {
 		return errors.New("replay needs states to check: -file, -id or -tag (see weft replay -h)")
 	}
-	reg := weft.NewRegistry()
-	if err := examples.Register(reg, io.Discard); err != nil {
+	reg, err := p.registry(io.Discard)
+	if err != nil {
 		return err
 	}
 	rep, err := reg.CheckReplayFiles(files...)

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -194,7 +194,7 @@ func TestReplayFromStorage(t *testing.T) {
 	}
 	replay := func(args ...string) (string, error) {
 		var out strings.Builder
-		err := runReplay(ctx, args, &out, io.Discard, open)
+		err := runReplay(ctx, examplesProgram, args, &out, io.Discard, open)
 		return out.String(), err
 	}
 

@@ -1,0 +1,5 @@
+//go:build !weft_custom || weft_redis
+
+package linked
+
+import _ "github.com/weftio/weft/storage/redis"
