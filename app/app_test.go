@@ -76,7 +76,7 @@ func TestRunsTheRolesUntilStopped(t *testing.T) {
 	done := make(chan int, 1)
 	go func() { done <- app.Run(ctx, registry(t), nil, &out, &errOut, app.Name("greeter")) }()
 	deadline := time.Now().Add(time.Minute)
-	for !strings.Contains(out.String(), "SIGTERM or Ctrl-C stops it") {
+	for !strings.Contains(out.String(), "greeter: ready") {
 		if time.Now().After(deadline) {
 			t.Fatalf("no banner; stdout %q, stderr %q", out.String(), errOut.String())
 		}

@@ -97,7 +97,8 @@ func runRoles(ctx context.Context, p Program, runtime string, args []string, out
 	workflows, services := rs.Names()
 	fmt.Fprintf(out, "%s: %s on the %s runtime (%s transport, %s storage; workflows: %s; services: %s); SIGTERM or Ctrl-C stops it\n",
 		p.Name, joinRoles(roles), l.Name, cfg.Transport, cfg.Storage, listOrNone(workflows), listOrNone(services))
-	return plat.Run(ctx, &bootstrap.Running{Config: cfg, Functions: fns, Transport: tr, Logger: logger})
+	ready := func() { fmt.Fprintf(out, "%s: ready\n", p.Name) }
+	return plat.Run(ctx, &bootstrap.Running{Config: cfg, Functions: fns, Transport: tr, Logger: logger, Ready: ready})
 }
 
 func joinRoles(roles []config.Role) string {
