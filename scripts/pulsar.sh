@@ -31,6 +31,7 @@
 #   WEFT_TEST_PULSAR_KEEP_DATA      1: `up` starts on the data of the previous run
 #   WEFT_TEST_PULSAR_MEM            JVM memory flags (default "-Xms256m -Xmx1g -XX:MaxDirectMemorySize=1g")
 #   WEFT_MAVEN_REPO                 local Maven repository (default: $HOME/.m2/repository)
+#   WEFT_TEST_PULSAR_LIVENESS_MS    how often the functions worker checks its instance processes (default 5000)
 #   WEFT_TEST_PULSAR_CONF_EXTRA     file of key=value lines set over the broker settings below (scripts/secured.sh)
 #   WEFT_TEST_PULSAR_AUTH_TOKEN_FILE  token the readiness checks send (a broker with authentication)
 set -euo pipefail
@@ -308,6 +309,10 @@ write_conf() {
 	set_yml "$w" '^    javaInstanceJarLocation:' "    javaInstanceJarLocation: $DIST/instances/java-instance.jar"
 	set_yml "$w" '^    pythonInstanceLocation:' "    pythonInstanceLocation: $DIST/instances/python-instance/python_instance_main.py"
 	set_yml "$w" '^    extraFunctionDependenciesDir:' "    extraFunctionDependenciesDir: $DIST/instances/deps"
+	# A function instance process that died is restarted at the next
+	# liveness check: every 5 s here (30 s by default), so the tests that
+	# kill one wait seconds, not half a minute.
+	set_yml "$w" '^instanceLivenessCheckFreqMs:' "instanceLivenessCheckFreqMs: ${WEFT_TEST_PULSAR_LIVENESS_MS:-5000}"
 }
 
 # ---------------------------------------------------------------- commands
