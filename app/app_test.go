@@ -91,3 +91,43 @@ func TestRunsTheRolesUntilStopped(t *testing.T) {
 		t.Fatalf("exit %d after stop; stderr %q", code, errOut.String())
 	}
 }
+
+// The weft commands run on the program's own code: dev serves its
+// workflows, config validate checks its configuration, replay checks
+// histories against it.
+func TestCommandsOnTheProgramsCode(t *testing.T) {
+	var out, errOut buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- app.Run(ctx, registry(t), []string{"dev", "-addr", "127.0.0.1:0"}, &out, &errOut, app.Name("greeter"))
+	}()
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(out.String(), "greeter dev server on http://127.0.0.1:") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no dev server; stdout %q, stderr %q", out.String(), errOut.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), "workflows: Greeting; services: Greeter") {
+		t.Errorf("dev banner %q does not name the program's code", out.String())
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("dev exit %d; stderr %q", code, errOut.String())
+	}
+
+	var cfgOut, cfgErr buffer
+	if code := app.Run(context.Background(), registry(t), []string{"config", "validate"}, &cfgOut, &cfgErr); code != 0 ||
+		!strings.Contains(cfgOut.String(), "WEFT_ROLES") {
+		t.Errorf("config validate: exit %d, stdout %q, stderr %q", code, cfgOut.String(), cfgErr.String())
+	}
+
+	// States of the examples' approval workflow: this program has no such
+	// code, and replay says so instead of checking it against the examples.
+	var repOut, repErr buffer
+	code := app.Run(context.Background(), registry(t), []string{"replay", "../internal/cli/testdata/replay"}, &repOut, &repErr)
+	if code != 1 || !strings.Contains(repOut.String(), `no workflow "ExpenseApproval" is registered (registered: [Greeting])`) {
+		t.Errorf("replay of another program's states: exit %d, stdout %q, stderr %q", code, repOut.String(), repErr.String())
+	}
+}
