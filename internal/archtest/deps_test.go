@@ -71,7 +71,8 @@ func TestDependencyDirection(t *testing.T) {
 			case r == "functions" && dfam != "":
 				t.Errorf("%s imports the concrete driver %s: functions work on the seams only", r, rd)
 			case (r == "app" || r == "internal/cli" || r == "internal/bootstrap" || r == "internal/config") &&
-				(dfam != "" && ddrv != "memory" || strings.HasPrefix(rd, "adapters/pulsar-functions") || rd == "adapters/eventsink"):
+				(dfam != "" && ddrv != "memory" || strings.HasPrefix(rd, "adapters/pulsar-functions") || rd == "adapters/eventsink" ||
+					rd == "app/pulsarfunctions" || rd == "internal/pfdeploy"):
 				t.Errorf("%s imports %s: drivers and runtimes are linked only when a main imports them", r, rd)
 			case strings.HasPrefix(r, "adapters/") && dfam == "storage":
 				t.Errorf("%s imports the storage driver %s: adapters never touch storage drivers", r, rd)

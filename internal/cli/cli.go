@@ -86,13 +86,19 @@ commands:
          [-tag WORKFLOW:TAG]            (exit 1 when the code no longer matches them; replay -h)
   config validate [-file weft.yaml]     print the effective configuration, or every error
   config env                            list the environment variables and their defaults
+  deploy <target> [flags]               create or update the roles' functions on a platform
+                                        (deploy pulsar-functions -h: its flags)
+  undeploy <target> [flags]             remove the functions deploy made
 %[3]s
 run, worker, dev and demo use the transport and storage configured by WEFT_* variables
 (see config env); the default is in memory, in one process.
 The commands that talk to a dev server read its address from -addr or WEFT_DEV_ADDR,
 and send WEFT_DEV_TOKEN (or the contents of WEFT_DEV_TOKEN_FILE) when set.
 dev listens on 127.0.0.1 unless told otherwise; another address needs WEFT_DEV_TOKEN.
-`, p.Name, demo, bare)
+deploy and undeploy targets built into this binary: %[4]s.
+A deployed function gets this process's WEFT_* settings in its configuration, which the
+platform's administrators can read: pass secrets as *_FILE paths to files on its hosts.
+`, p.Name, demo, bare, listOrNone(deployTargets()))
 }
 
 // Run runs the command line args and returns the exit status.
@@ -123,6 +129,8 @@ func Run(ctx context.Context, p Program, args []string, stdout, stderr io.Writer
 		err = runReplay(ctx, p, rest, stdout, stderr, openConfiguredStores)
 	case cmd == "config":
 		err = runConfig(rest, stdout)
+	case cmd == "deploy", cmd == "undeploy":
+		err = runDeploy(ctx, p, cmd == "undeploy", rest, stdout, stderr)
 	case cmd == "help", cmd == "-h", cmd == "--help":
 		fmt.Fprint(stdout, p.usage())
 		return 0

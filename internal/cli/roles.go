@@ -50,13 +50,15 @@ func runRoles(ctx context.Context, p Program, runtime string, args []string, out
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	roles, _ := config.ParseRoles(cfg.Roles) // validated by Load
-	for _, r := range roles {
-		if len(p.Roles) > 0 && !slices.Contains(p.Roles, r) {
-			return fmt.Errorf("WEFT_ROLES: %s runs the %s role only, not %s", p.Name, joinRoles(p.Roles), r)
-		}
+	sink, err := bootstrap.EventSink(cfg)
+	if err != nil {
+		return err
 	}
-	if cfg.Transport == "memory" && len(roles) < len(config.AllRoles) {
+	roles, err := selectRoles(p.Name, p.Roles, cfg, sink != nil)
+	if err != nil {
+		return err
+	}
+	if cfg.Transport == "memory" && len(roles) < len(config.AllRoles) && !allRoles(cfg) {
 		return errors.New("WEFT_ROLES: the memory transport connects the roles of one process only, so it runs them all; " +
 			"to split roles across processes, configure a broker (WEFT_TRANSPORT)")
 	}
@@ -75,14 +77,6 @@ func runRoles(ctx context.Context, p Program, runtime string, args []string, out
 		return err
 	}
 	defer tr.Close()
-	sink, err := bootstrap.EventSink(cfg)
-	if err != nil {
-		return err
-	}
-	if r := strings.TrimSpace(cfg.Roles); (r == "" || r == "all") && sink == nil {
-		// "all" means the roles there is work for: events go to a sink.
-		roles = slices.DeleteFunc(roles, func(r config.Role) bool { return r == config.RoleEventListener })
-	}
 	var sessions *weft.Sessions
 	if len(reg.Workflows()) > 0 {
 		sessions = reg.NewSessions(0)
@@ -99,6 +93,32 @@ func runRoles(ctx context.Context, p Program, runtime string, args []string, out
 		p.Name, joinRoles(roles), l.Name, cfg.Transport, cfg.Storage, listOrNone(workflows), listOrNone(services))
 	ready := func() { fmt.Fprintf(out, "%s: ready\n", p.Name) }
 	return plat.Run(ctx, &bootstrap.Running{Config: cfg, Functions: fns, Transport: tr, Logger: logger, Ready: ready})
+}
+
+// selectRoles returns the roles WEFT_ROLES names (cfg.Roles, validated by
+// Load), which a role binary's own roles must include; "all" means the
+// roles there is work for, so the event listener only when sink says
+// events go to a sink.
+func selectRoles(program string, own []config.Role, cfg *config.Config, sink bool) ([]config.Role, error) {
+	roles, err := config.ParseRoles(cfg.Roles)
+	if err != nil {
+		return nil, fmt.Errorf("WEFT_ROLES: %w", err)
+	}
+	for _, r := range roles {
+		if len(own) > 0 && !slices.Contains(own, r) {
+			return nil, fmt.Errorf("WEFT_ROLES: %s runs the %s role only, not %s", program, joinRoles(own), r)
+		}
+	}
+	if allRoles(cfg) && !sink {
+		roles = slices.DeleteFunc(roles, func(r config.Role) bool { return r == config.RoleEventListener })
+	}
+	return roles, nil
+}
+
+// allRoles reports whether WEFT_ROLES asks for every role.
+func allRoles(cfg *config.Config) bool {
+	r := strings.TrimSpace(cfg.Roles)
+	return r == "" || r == "all"
 }
 
 func joinRoles(roles []config.Role) string {
