@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 PKGS  ?= ./...
 
-.PHONY: functions help demo dev test test-short vet fmt bench bench-load bench-all build fuzz test-all services-up services-down services-status chaos chaos-short chaos-load
+.PHONY: functions deploy-pulsar-functions undeploy-pulsar-functions help demo dev test test-short vet fmt bench bench-load bench-all build fuzz test-all services-up services-down services-status chaos chaos-short chaos-load
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -32,6 +32,18 @@ functions: ## build the four role binaries into bin/ (DRIVERS="pulsar postgres" 
 		CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -tags '$(FUNCTION_TAGS)' -o $(FUNCTIONS_DIR)/$$r ./functions/$$r || exit 1; \
 		printf '%-16s %s bytes\n' $(FUNCTIONS_DIR)/$$r $$(stat -c %s $(FUNCTIONS_DIR)/$$r); \
 	done
+
+# Deploys the role binaries to the functions worker at WEFT_PULSAR_ADMIN_URL
+# with the WEFT_* settings of the environment (see `weft deploy
+# pulsar-functions -h`); DEPLOY_FLAGS (UNDEPLOY_FLAGS) adds flags, e.g. -parallelism 2.
+DEPLOY_FLAGS ?=
+UNDEPLOY_FLAGS ?=
+
+deploy-pulsar-functions: functions ## build the role binaries and deploy them as Pulsar Functions (WEFT_PULSAR_ADMIN_URL, WEFT_* settings)
+	$(GO) run ./cmd/weft deploy pulsar-functions -dir $(FUNCTIONS_DIR) $(DEPLOY_FLAGS)
+
+undeploy-pulsar-functions: ## delete the Pulsar Functions deploy-pulsar-functions made
+	$(GO) run ./cmd/weft undeploy pulsar-functions $(UNDEPLOY_FLAGS)
 
 vet: ## gofmt check and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

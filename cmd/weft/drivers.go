@@ -1,8 +1,10 @@
 package main
 
-// Every driver and the HTTP event sink, registered by their imports.
+// Every driver, the HTTP event sink and the Pulsar Functions runtime and
+// deploy target, registered by their imports.
 import (
 	_ "github.com/weftio/weft/adapters/eventsink"
+	_ "github.com/weftio/weft/app/pulsarfunctions"
 	_ "github.com/weftio/weft/storage/mysql"
 	_ "github.com/weftio/weft/storage/postgres"
 	_ "github.com/weftio/weft/storage/redis"
