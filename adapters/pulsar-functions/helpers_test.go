@@ -86,7 +86,9 @@ func newMemTransport(t *testing.T) *memTransport {
 	return m
 }
 
-func (m *memTransport) TopicName(topic string) string { return pulsar.TopicName("public", "default", topic) }
+func (m *memTransport) TopicName(topic string) string {
+	return pulsar.TopicName("public", "default", topic)
+}
 
 func (m *memTransport) SubscribeTuned(ctx context.Context, topic string, opts transport.SubscribeOptions, tune pulsar.Tuning) (transport.Subscription, error) {
 	m.mu.Lock()
