@@ -84,7 +84,7 @@ func New(cfg RunConfig) (*Instance, error) {
 	}
 	c := cfg.Instance
 	i := &Instance{cfg: cfg, conf: c, ready: make(chan struct{})}
-	base := cfg.Logger.With("function", c.FQFN(), "instance", c.ShardID)
+	base := cfg.Logger.With("pulsar_function", c.FQFN(), "instance", c.ShardID)
 	i.log = base
 	if c.LogTopic != "" {
 		i.logTopic = newLogTopic(c.LogTopic, c.FQFN(), cfg.Transport.CreateProducer, base)
