@@ -309,3 +309,62 @@ func (b *brokerTest) expectLogLine(t *testing.T, topic, want string) {
 		}
 	}
 }
+
+// TestInstanceFollowsFunctionDetailsOnBroker: a config of the newest
+// generation, whose functionDetails asks for FAILOVER (retainOrdering) and
+// LATEST, gets a Failover subscription that starts after what was
+// published before it.
+func TestInstanceFollowsFunctionDetailsOnBroker(t *testing.T) {
+	b := newBrokerTest(t)
+	ctx := context.Background()
+	details, err := json.Marshal(map[string]any{
+		"tenant": b.tenant, "namespace": b.namespace, "name": "ordered", "runtime": "GO", "autoAck": true, "parallelism": 1,
+		"source": map[string]any{
+			"subscriptionType": "FAILOVER", "subscriptionName": "ordered-sub",
+			"inputSpecs": map[string]any{b.full("pf-keyed:1"): map[string]any{"receiverQueueSize": map[string]any{"value": 10}}},
+		},
+		"retainOrdering": true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := json.Marshal(map[string]any{"pulsarServiceURL": b.url, "port": 0, "metricsPort": 0, "clusterName": "standalone",
+		"tenant": b.tenant, "nameSpace": b.namespace, "name": "ordered", "subscriptionType": 0, "functionDetails": string(details)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := ParseArgs([]string{"--instance-conf", string(doc)})
+	if err != nil {
+		t.Fatalf("ParseArgs: %v", err)
+	}
+	if err := b.tr.Publish(ctx, testEnv("pf-keyed:1", "before", "k")); err != nil {
+		t.Fatal(err)
+	}
+	handled := make(chan string, 10)
+	fn := &testFn{name: "ordered", subs: []functions.Subscription{{Topic: "pf-keyed:1", Keyed: true}},
+		handle: func(_ context.Context, in core.Envelope) (functions.Result, error) {
+			handled <- in.ID
+			return functions.Result{}, nil
+		}}
+	_, stop := runInstance(t, RunConfig{Instance: conf, Functions: []functions.Function{fn}, Transport: b.tr, Logger: testLogger(t)})
+	st, ok := b.stats(t, "pf-keyed:1", "ordered-sub")
+	if !ok || st.Type != "Failover" {
+		t.Errorf("subscription ordered-sub is %+v (found %t), want Failover", st, ok)
+	}
+	if err := b.tr.Publish(ctx, testEnv("pf-keyed:1", "after", "k")); err != nil {
+		t.Fatal(err)
+	}
+	// One consumer, one key: had "before" been delivered, it would have
+	// come first.
+	select {
+	case id := <-handled:
+		if id != "after" {
+			t.Errorf("handled %s first, want after (the subscription starts at the latest message)", id)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("nothing handled")
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}

@@ -184,7 +184,7 @@ func (i *Instance) Run(ctx context.Context) error {
 		i.mu.Unlock()
 		return errors.New("pulsar functions instance: Run called more than once")
 	}
-	i.started, i.running = true, true
+	i.started = true
 	i.mu.Unlock()
 
 	ctl, err := listen("InstanceControl", i.conf.Port, i.control.handler())
@@ -197,6 +197,9 @@ func (i *Instance) Run(ctx context.Context) error {
 		return err
 	}
 	i.controlAddr, i.metricsAddr = ctl.ln.Addr(), met.ln.Addr()
+	i.mu.Lock()
+	i.running = true
+	i.mu.Unlock()
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
