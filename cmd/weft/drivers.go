@@ -3,9 +3,9 @@ package main
 // Every driver and the HTTP event sink, registered by their imports.
 import (
 	_ "github.com/weftio/weft/adapters/eventsink"
+	_ "github.com/weftio/weft/app/pulsarfunctions" // the Pulsar transport and the Pulsar Functions runtime
 	_ "github.com/weftio/weft/storage/mysql"
 	_ "github.com/weftio/weft/storage/postgres"
 	_ "github.com/weftio/weft/storage/redis"
 	_ "github.com/weftio/weft/transport/pgqueue"
-	_ "github.com/weftio/weft/transport/pulsar"
 )
