@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 PKGS  ?= ./...
 
-.PHONY: functions deploy-pulsar-functions undeploy-pulsar-functions help demo dev test test-short vet fmt bench bench-load bench-all build fuzz test-all services-up services-down services-status chaos chaos-short chaos-load
+.PHONY: functions proto deploy-pulsar-functions undeploy-pulsar-functions help demo dev test test-short vet fmt bench bench-load bench-all build fuzz test-all services-up services-down services-status chaos chaos-short chaos-load
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -87,6 +87,9 @@ services-status: ## show whether each service answers
 	bash scripts/services.sh status
 	bash scripts/pulsar.sh status
 	bash scripts/secured.sh status
+
+proto: ## regenerate the committed Pulsar Functions InstanceControl code (needs protoc, and protoc-gen-go and protoc-gen-connect-go as in adapters/pulsar-functions/generate.go)
+	$(GO) generate ./adapters/pulsar-functions/...
 
 test-short: ## quick tests without the race detector
 	$(GO) test -short -count=1 $(PKGS)

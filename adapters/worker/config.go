@@ -31,6 +31,16 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// Logger receives the worker's logs (default: discard).
 	Logger *slog.Logger
+	// Observer, when set, is told of every delivery handled and of its
+	// outcome (metrics, status reports).
+	Observer Observer
+	// AckOnReceipt acknowledges every delivery before handling it, for at
+	// most once processing: a message whose handling fails is then logged
+	// as lost, neither retried nor dead-lettered, and one whose
+	// acknowledgement fails is not handled (the transport delivers it
+	// again). The default acknowledges only once the outputs are published,
+	// for at least once processing.
+	AckOnReceipt bool
 }
 
 // withDefaults validates cfg against fn and fills in the defaults.

@@ -16,6 +16,11 @@
 // DeliveredEnvelope() (core.Envelope, bool), as the memory transport's do)
 // is handled without decoding its body.
 //
+// Processing is at least once: a delivery is acknowledged only after its
+// outputs are published. Config.AckOnReceipt turns that into at most once
+// (acknowledge, then handle; a failure is logged as lost). Config.Observer
+// is told of every delivery and its outcome, for metrics.
+//
 // Shutdown is graceful: when Run's context ends the worker stops receiving,
 // finishes what it already received on a context that is not cancelled until
 // Config.ShutdownGrace has passed, then closes its subscriptions so anything

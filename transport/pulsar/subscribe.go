@@ -21,6 +21,12 @@ const ackGroupTime = 10 * time.Millisecond
 // earliest retained message when the group is new. Every member of a group
 // must agree on Keyed; the broker refuses a member of the other type.
 func (t *Transport) Subscribe(ctx context.Context, topic string, opts transport.SubscribeOptions) (transport.Subscription, error) {
+	return t.SubscribeTuned(ctx, topic, opts, Tuning{})
+}
+
+// SubscribeTuned is Subscribe with the consumer adjusted by tune; the zero
+// Tuning gives exactly Subscribe.
+func (t *Transport) SubscribeTuned(ctx context.Context, topic string, opts transport.SubscribeOptions, tune Tuning) (transport.Subscription, error) {
 	if t.isClosed() {
 		return nil, transport.ErrClosed
 	}
@@ -35,17 +41,21 @@ func (t *Transport) Subscribe(ctx context.Context, topic string, opts transport.
 	case opts.MaxAttempts < 0:
 		return nil, fmt.Errorf("pulsar: subscribe to %q: SubscribeOptions.MaxAttempts is %d, want >= 0", topic, opts.MaxAttempts)
 	}
-	kind := pulsar.Shared
-	if opts.Keyed {
-		kind = pulsar.KeyShared
+	if err := tune.validate(); err != nil {
+		return nil, fmt.Errorf("pulsar: subscribe to %q: %w", topic, err)
 	}
 	full := t.pulsarTopic(topic)
+	queue := t.cfg.ReceiverQueueSize
+	if tune.ReceiverQueueSize > 0 {
+		queue = tune.ReceiverQueueSize
+	}
 	consumer, err := t.newConsumer(ctx, pulsar.ConsumerOptions{
 		Topic:                          full,
 		SubscriptionName:               opts.Group,
-		Type:                           kind,
-		SubscriptionInitialPosition:    pulsar.SubscriptionPositionEarliest,
-		ReceiverQueueSize:              t.cfg.ReceiverQueueSize,
+		Type:                           tune.kind(opts.Keyed),
+		SubscriptionInitialPosition:    tune.position(),
+		Properties:                     tune.Properties,
+		ReceiverQueueSize:              queue,
 		EnableBatchIndexAcknowledgment: true,
 		AckWithResponse:                t.cfg.AckWithResponse,
 		AckGroupingOptions:             &pulsar.AckGroupingOptions{MaxSize: 1000, MaxTime: ackGroupTime},
@@ -53,7 +63,7 @@ func (t *Transport) Subscribe(ctx context.Context, topic string, opts transport.
 	if err != nil {
 		return nil, fmt.Errorf("pulsar: subscribe to %s (%s) as group %q: %w", topic, full, opts.Group, err)
 	}
-	s := newSubscription(t, topic, opts, consumer)
+	s := newSubscription(t, topic, opts, consumer, queue)
 	t.mu.Lock()
 	if t.isClosed() {
 		t.mu.Unlock()

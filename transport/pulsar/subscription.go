@@ -38,6 +38,7 @@ type subscription struct {
 	maxAttempts int
 	backoff     func(int) time.Duration
 	consumer    pulsar.Consumer
+	queue       int // how many ready messages the pump lets wait
 
 	mu      sync.Mutex
 	ready   fifo[*message]
@@ -74,8 +75,9 @@ func keyOf(id pulsar.MessageID) msgKey {
 	return msgKey{id.LedgerID(), id.EntryID(), id.BatchIdx(), id.PartitionIdx()}
 }
 
-func newSubscription(t *Transport, topic string, opts transport.SubscribeOptions, c pulsar.Consumer) *subscription {
+func newSubscription(t *Transport, topic string, opts transport.SubscribeOptions, c pulsar.Consumer, queue int) *subscription {
 	s := &subscription{
+		queue:       queue,
 		t:           t,
 		topic:       topic,
 		group:       opts.Group,
@@ -103,7 +105,7 @@ func newSubscription(t *Transport, topic string, opts transport.SubscribeOptions
 }
 
 // pump receives from the consumer until the member closes. It stops taking
-// messages while ready is full (Config.ReceiverQueueSize), so a member
+// messages while ready is full (the receiver queue size), so a member
 // nobody receives from does not buffer without bound; messages waiting in
 // lanes are bounded by the broker's maxUnackedMessagesPerConsumer.
 func (s *subscription) pump() {
@@ -124,7 +126,7 @@ func (s *subscription) pump() {
 // waitRoom blocks while ready is full; false once ctx ends.
 func (s *subscription) waitRoom(ctx context.Context) bool {
 	s.mu.Lock()
-	for s.ready.len() >= s.t.cfg.ReceiverQueueSize && !s.closed {
+	for s.ready.len() >= s.queue && !s.closed {
 		ch := make(chan struct{})
 		s.room = ch
 		s.mu.Unlock()
@@ -232,7 +234,7 @@ func (s *subscription) Receive(ctx context.Context) (transport.Delivery, error) 
 		if m, ok := s.ready.pop(); ok {
 			m.attempts++
 			d := &delivery{s: s, m: m, attempt: m.attempts}
-			if s.room != nil && s.ready.len() < s.t.cfg.ReceiverQueueSize {
+			if s.room != nil && s.ready.len() < s.queue {
 				close(s.room)
 				s.room = nil
 			}

@@ -38,3 +38,49 @@ func escapeTopic(topic string) string {
 	}
 	return b.String()
 }
+
+// ParseTopicName is the inverse of TopicName: it splits a full Pulsar topic
+// name into the tenant, the namespace and the weft topic it carries. ok is
+// false for a name TopicName cannot produce (not persistent://, a missing
+// part, a malformed or needless "=XX" escape, a partition's name), so a
+// runtime handed topic names from elsewhere (a Pulsar Functions instance
+// config) can tell which of them are weft topics.
+func ParseTopicName(full string) (tenant, namespace, topic string, ok bool) {
+	rest, found := strings.CutPrefix(full, "persistent://")
+	if !found {
+		return "", "", "", false
+	}
+	parts := strings.SplitN(rest, "/", 3)
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+		return "", "", "", false
+	}
+	topic, ok = unescapeTopic(parts[2])
+	// Escaping again must give the same text: that rejects "=61" for "a"
+	// and any other spelling TopicName would not write, so every weft
+	// topic has exactly one Pulsar name.
+	if !ok || escapeTopic(topic) != parts[2] {
+		return "", "", "", false
+	}
+	return parts[0], parts[1], topic, true
+}
+
+func unescapeTopic(s string) (string, bool) {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '=' {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+2 >= len(s) {
+			return "", false
+		}
+		hi, lo := strings.IndexByte(hexDigits, s[i+1]), strings.IndexByte(hexDigits, s[i+2])
+		if hi < 0 || lo < 0 {
+			return "", false
+		}
+		b.WriteByte(byte(hi<<4 | lo))
+		i += 2
+	}
+	return b.String(), true
+}

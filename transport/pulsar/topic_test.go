@@ -48,3 +48,55 @@ func FuzzTopicName(f *testing.F) {
 		}
 	})
 }
+
+func TestParseTopicName(t *testing.T) {
+	t.Parallel()
+	for _, topic := range []string{
+		"workflow-cmd:Trip", core.DeadLetterTopic("workflow-cmd:Trip"), "response:client/1",
+		"x:a b=c%", "x:Zürich", "x:orders-partition-3", "=", "a=2Fb",
+	} {
+		full := TopicName("acme", "prod", topic)
+		tenant, ns, got, ok := ParseTopicName(full)
+		if !ok || tenant != "acme" || ns != "prod" || got != topic {
+			t.Errorf("ParseTopicName(%q) = %q, %q, %q, %t; want acme, prod, %q, true", full, tenant, ns, got, ok, topic)
+		}
+	}
+	for _, full := range []string{
+		"",
+		"workflow-cmd:Trip",
+		"public/default/workflow-cmd:Trip",
+		"non-persistent://acme/prod/x:y",
+		"persistent://acme/prod",
+		"persistent://acme//x:y",
+		"persistent:///prod/x:y",
+		"persistent://acme/prod/",
+		"persistent://acme/prod/x:a=2",  // truncated escape
+		"persistent://acme/prod/x:a=zz", // not hex
+		"persistent://acme/prod/x:a=2f", // lower-case hex: TopicName writes upper case
+		"persistent://acme/prod/x:=61",  // 'a' needs no escape
+		"persistent://acme/prod/x:a b",  // a byte TopicName escapes
+		"persistent://acme/prod/x:orders-partition-3",
+	} {
+		if tenant, ns, topic, ok := ParseTopicName(full); ok {
+			t.Errorf("ParseTopicName(%q) = %q, %q, %q, true; want ok false", full, tenant, ns, topic)
+		}
+	}
+}
+
+// FuzzParseTopicName checks ParseTopicName inverts TopicName (for the
+// non-empty topics weft has) and accepts nothing TopicName does not
+// produce.
+func FuzzParseTopicName(f *testing.F) {
+	for _, s := range []string{"workflow-cmd:Trip", "a=2Fb", "a/b", "x-partition-1", "", "=", "é"} {
+		f.Add(s)
+		f.Add("persistent://t/n/" + s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if tenant, ns, topic, ok := ParseTopicName(TopicName("t", "n", s)); s != "" && (!ok || tenant != "t" || ns != "n" || topic != s) {
+			t.Fatalf("ParseTopicName(TopicName(%q)) = %q, %q, %q, %t", s, tenant, ns, topic, ok)
+		}
+		if tenant, ns, topic, ok := ParseTopicName(s); ok && TopicName(tenant, ns, topic) != s {
+			t.Fatalf("ParseTopicName(%q) = %q, %q, %q, but TopicName gives %q", s, tenant, ns, topic, TopicName(tenant, ns, topic))
+		}
+	})
+}

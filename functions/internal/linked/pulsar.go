@@ -2,4 +2,5 @@
 
 package linked
 
-import _ "github.com/weftio/weft/transport/pulsar"
+// The Pulsar transport and the Pulsar Functions runtime.
+import _ "github.com/weftio/weft/app/pulsarfunctions"

@@ -14,9 +14,9 @@ import (
 	"github.com/weftio/weft/examples/greeter"
 
 	// The backends this program may run on; a binary links only these.
+	_ "github.com/weftio/weft/app/pulsarfunctions" // the Pulsar transport and the Pulsar Functions runtime
 	_ "github.com/weftio/weft/storage/postgres"
 	_ "github.com/weftio/weft/storage/redis"
-	_ "github.com/weftio/weft/transport/pulsar"
 )
 
 func main() {
