@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 PKGS  ?= ./...
 
-.PHONY: functions proto deploy-pulsar-functions undeploy-pulsar-functions help demo dev test test-short vet fmt bench bench-load bench-all build fuzz test-all services-up services-down services-status chaos chaos-short chaos-load
+.PHONY: functions proto deploy-pulsar-functions undeploy-pulsar-functions help demo dev test test-short vet fmt bench bench-load bench-binaries bench-all build fuzz test-all services-up services-down services-status chaos chaos-short chaos-load
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -113,6 +113,12 @@ LOAD_WORKFLOWS ?= 10000
 bench-load: services-up ## LOAD_WORKFLOWS (10000) workflows in flight on every combination, with and without a fault: re-executed tasks
 	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env) && eval "$$env_out" && \
 		$(GO) test -run=NONE -bench=^BenchmarkLoad$$ -benchtime=1x -count=1 -timeout 180m ./bench -args -bench.load-workflows=$(LOAD_WORKFLOWS)
+
+BINARY_STARTS ?= 5
+
+bench-binaries: services-up ## size, cold start (to ready, to first answer) and idle RSS of each role binary, per driver profile; BINARY_STARTS (5) starts each
+	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env) && eval "$$env_out" && \
+		$(GO) test -run=NONE -bench=^BenchmarkRoleBinaries$$ -benchtime=1x -count=1 -timeout 60m ./bench -args -bench.binary-starts=$(BINARY_STARTS)
 
 bench-all: services-up ## every benchmark, on every transport × storage combination
 	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env) && eval "$$env_out" && \

@@ -49,4 +49,34 @@
 // pgqueue+postgres when their services are set:
 //
 //	make bench-load
+//
+// BenchmarkRoleBinaries (Linux only: it reads /proc) measures the four
+// role binaries of functions/ per driver profile: pgqueue+postgres (the
+// PostgreSQL-only deployment; with TEST_REQUIRE_INTEGRATION=1 its
+// services are required), and pulsar+postgres and pulsar+redis when their
+// service URLs are set. It builds each binary as `make functions` does
+// (CGO_ENABLED=0, -trimpath, -ldflags='-s -w', the profile's tags) and
+// starts each one -bench.binary-starts (default 5) times, every start a
+// fresh process in a fresh namespace. Every start is of all four, in
+// order, so that each finds a message waiting: a fanout workflow is
+// dispatched with a customId tag before any role runs, the tag engine
+// forwards it, the state engine makes its workflow task, the executor
+// runs that, and the event listener posts the events the others emitted
+// to an HTTP sink of the benchmark's. It reports per binary
+//
+//   - bytes: its size;
+//   - ready-ms, ready-max-ms: median and max time from exec to its
+//     "<role>: ready" line;
+//   - answer-ms, answer-max-ms: median and max time from exec until its
+//     answer to the waiting message reached the benchmark (on a probe
+//     subscription of its own, or the sink), so including that last hop;
+//   - rss-MB, rss-max-MB: median and max VmRSS, in 10^6 bytes, one second
+//     after the ready line;
+//
+// and logs them as one line per binary beside the goals (under 25 MB,
+// under 30 ms to ready, under 30 MB idle), which nothing asserts.
+// TestRoleBinaryHarness checks the ready-line watcher, the RSS reader and
+// the stopping of children on a real child process.
+//
+//	make bench-binaries
 package bench
