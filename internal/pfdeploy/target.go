@@ -52,6 +52,9 @@ func (t Target) Deploy(ctx context.Context, req cli.DeployRequest) error {
 	if err != nil {
 		return err
 	}
+	if err := ensureNamespace(ctx, s.pulsar); err != nil {
+		return err
+	}
 	roles := make([]string, len(fns))
 	for i, f := range fns {
 		roles[i] = string(f.role)
