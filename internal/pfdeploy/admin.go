@@ -1,6 +1,7 @@
 package pfdeploy
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,10 @@ type client struct {
 	shown string
 	// authenticated says whether a token is sent, for the 401 message.
 	authenticated bool
+	// prepare runs once before the first function is created: the
+	// topics' namespace must exist (see ensureNamespace).
+	prepare  func(context.Context) error
+	prepared bool
 }
 
 // newClient connects to pc's admin URL as the transport does: its TLS

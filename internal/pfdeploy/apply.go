@@ -68,6 +68,12 @@ func (c *client) apply(ctx context.Context, f function, timeout time.Duration) (
 // ("Package 'function://...@0' metadata already exists").
 // what names the step in an error.
 func (c *client) create(ctx context.Context, f function, timeout time.Duration, what string) error {
+	if c.prepare != nil && !c.prepared {
+		if err := c.prepare(ctx); err != nil {
+			return err
+		}
+		c.prepared = true
+	}
 	if err := c.dropPackages(ctx, f.config.Tenant, f.config.Namespace, f.config.Name, timeout); err != nil {
 		return err
 	}

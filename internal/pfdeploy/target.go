@@ -52,9 +52,7 @@ func (t Target) Deploy(ctx context.Context, req cli.DeployRequest) error {
 	if err != nil {
 		return err
 	}
-	if err := ensureNamespace(ctx, s.pulsar); err != nil {
-		return err
-	}
+	c.prepare = func(ctx context.Context) error { return ensureNamespace(ctx, s.pulsar) }
 	roles := make([]string, len(fns))
 	for i, f := range fns {
 		roles[i] = string(f.role)
