@@ -20,6 +20,7 @@ import (
 	"github.com/weftio/weft/examples"
 	"github.com/weftio/weft/integration/internal/chain"
 	"github.com/weftio/weft/internal/cli"
+	"github.com/weftio/weft/internal/linkfix"
 	"github.com/weftio/weft/internal/testenv"
 )
 
@@ -52,13 +53,18 @@ func buildRoleBinaries(t *testing.T, storage string) string {
 	t.Helper()
 	dir := t.TempDir()
 	tags := "weft_custom weft_pulsar weft_" + storage
+	flags, err := linkfix.BuildFlags(context.Background(), ".", filepath.Join(dir, ".linkfix"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for role, pkg := range map[string]string{
 		"executor":       "./internal/pfexecutor",
 		"state-engine":   "../functions/state-engine",
 		"tag-engine":     "../functions/tag-engine",
 		"event-listener": "../functions/event-listener",
 	} {
-		cmd := exec.Command("go", "build", "-trimpath", "-tags", tags, "-o", filepath.Join(dir, role), pkg)
+		args := append(append([]string{"build"}, flags...), "-trimpath", "-tags", tags, "-o", filepath.Join(dir, role), pkg)
+		cmd := exec.Command("go", args...)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("build %s: %v\n%s", role, err, out)

@@ -27,6 +27,7 @@ import (
 	"github.com/weftio/weft/examples/fanout"
 	"github.com/weftio/weft/internal/bootstrap"
 	"github.com/weftio/weft/internal/config"
+	"github.com/weftio/weft/internal/linkfix"
 	"github.com/weftio/weft/internal/testenv"
 	"github.com/weftio/weft/transport/pulsar"
 )
@@ -253,9 +254,15 @@ func checkFunction(t *testing.T, adm pulsaradmin.Client, tenant, ns, role string
 func buildRoles(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", "weft_custom weft_pulsar weft_redis", "-o", dir+string(filepath.Separator),
+	root := filepath.Join("..", "..")
+	flags, err := linkfix.BuildFlags(context.Background(), root, filepath.Join(t.TempDir(), "linkfix"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := append(append([]string{"build"}, flags...), "-trimpath", "-tags", "weft_custom weft_pulsar weft_redis", "-o", dir+string(filepath.Separator),
 		"./functions/executor", "./functions/state-engine", "./functions/tag-engine", "./functions/event-listener")
-	cmd.Dir = filepath.Join("..", "..")
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build the role binaries: %v\n%s", err, out)
