@@ -156,6 +156,27 @@ func TestDeployOnFunctionsWorker(t *testing.T) {
 	if code != 0 || !strings.Contains(out, fqfn("executor")+": created") {
 		t.Errorf("deploy after undeploy: exit %d, want the functions created again", code)
 	}
+
+	// Functions placed in a namespace of their own that does not exist
+	// yet: deploy creates it.
+	fnNS := ns + "-fn"
+	t.Cleanup(func() {
+		req, _ := http.NewRequest(http.MethodDelete, adminURL+"/admin/v2/namespaces/"+tenant+"/"+fnNS+"?force=true", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	})
+	t.Setenv("WEFT_ROLES", "tag-engine")
+	code, out, _ = run("deploy", "pulsar-functions", "-dir", dir, "-namespace", fnNS, "-wait", "0")
+	if code != 0 || !strings.Contains(out, tenant+"/"+fnNS+"/weft-tag-engine: created") {
+		t.Errorf("deploy into the missing namespace %s: exit %d, want the tag engine created there", fnNS, code)
+	}
+	if _, err := adm.Functions().GetFunction(tenant, fnNS, "weft-tag-engine"); err != nil {
+		t.Errorf("GetFunction %s/%s/weft-tag-engine: %v", tenant, fnNS, err)
+	}
+	if code, out, _ = run("undeploy", "pulsar-functions", "-namespace", fnNS); code != 0 || !strings.Contains(out, "weft-tag-engine: removed") {
+		t.Errorf("undeploy from %s: exit %d", fnNS, code)
+	}
 }
 
 // runFanOut runs the FanOut workflow (the sum of the squares of 1..10)

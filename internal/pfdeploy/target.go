@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/weftio/weft/internal/cli"
+	"github.com/weftio/weft/transport/pulsar"
 )
 
 // Target is the pulsar-functions deploy target (cli.Deployer).
@@ -52,7 +53,17 @@ func (t Target) Deploy(ctx context.Context, req cli.DeployRequest) error {
 	if err != nil {
 		return err
 	}
-	c.prepare = func(ctx context.Context) error { return ensureNamespace(ctx, s.pulsar) }
+	c.prepare = func(ctx context.Context) error {
+		if err := ensureNamespace(ctx, s.pulsar); err != nil {
+			return err
+		}
+		// The functions' own namespace (-tenant, -namespace), when it is
+		// not the topics'.
+		if len(fns) > 0 && (fns[0].config.Tenant != s.pulsar.Tenant || fns[0].config.Namespace != s.pulsar.Namespace) {
+			return pulsar.EnsureNamespace(ctx, *s.pulsar, fns[0].config.Tenant, fns[0].config.Namespace)
+		}
+		return nil
+	}
 	roles := make([]string, len(fns))
 	for i, f := range fns {
 		roles[i] = string(f.role)

@@ -241,3 +241,20 @@ func (a *admin) subscriptions(ctx context.Context, full string) ([]string, error
 	}
 	return subs, nil
 }
+
+// EnsureNamespace creates tenant/namespace through c's admin URL (with its
+// TLS settings and token) when missing, and the tenant first when that is
+// missing too, with no retention policy of its own: what a namespace
+// holding no weft topic needs, such as the one Pulsar Functions are
+// registered in. Existing ones are left as they are.
+func EnsureNamespace(ctx context.Context, c Config, tenant, namespace string) error {
+	c = c.withDefaults()
+	if c.AdminURL == "" {
+		return fmt.Errorf("pulsar: create namespace %s/%s: no admin URL (WEFT_PULSAR_ADMIN_URL)", tenant, namespace)
+	}
+	a, err := newAdmin(c)
+	if err != nil {
+		return err
+	}
+	return a.ensureNamespace(ctx, tenant, namespace, retention{})
+}
