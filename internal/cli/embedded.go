@@ -41,7 +41,7 @@ func startEmbedded(ctx context.Context, p Program, out io.Writer, quiet bool) (*
 	if err != nil {
 		return nil, err
 	}
-	tr, err := bootstrap.OpenTransport(ctx, cfg, logger)
+	tr, err := bootstrap.OpenTransportWith(ctx, cfg, logger, stores)
 	if err != nil {
 		return nil, errors.Join(err, stores.Close())
 	}

@@ -72,7 +72,7 @@ func runRoles(ctx context.Context, p Program, runtime string, args []string, out
 		return err
 	}
 	defer stores.Close()
-	tr, err := bootstrap.OpenTransport(ctx, cfg, logger)
+	tr, err := bootstrap.OpenTransportWith(ctx, cfg, logger, stores)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ const Prefix = "WEFT"
 // each storage and transport driver built into the binary (see Register)
 // sit beside these, under the driver's name (Settings).
 type Config struct {
-	Transport   string              `yaml:"transport" envconfig:"TRANSPORT" default:"memory" desc:"the broker between the roles: memory (one process), pulsar or pgqueue"`
+	Transport   string              `yaml:"transport" envconfig:"TRANSPORT" default:"memory" desc:"the broker between the roles: memory (one process), pulsar, pgqueue or knative (a Knative Broker)"`
 	Storage     string              `yaml:"storage" envconfig:"STORAGE" default:"memory" desc:"where workflow states live: memory, redis, postgres or mysql"`
 	Compression string              `yaml:"compression" envconfig:"STORAGE_COMPRESSION" default:"none" desc:"compression of stored states: none, gzip, deflate or bzip2 (reads detect the format)"`
 	Cache       storage.CacheConfig `yaml:"cache" envconfig:"STORAGE_CACHE"`

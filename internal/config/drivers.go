@@ -50,6 +50,10 @@ type Driver struct {
 // Open is what a driver gets besides its settings.
 type Open struct {
 	Logger *slog.Logger
+	// Store and Tags are the process's storage, for a transport that keeps
+	// messages there (nil when the caller opened none).
+	Store storage.KeyValue
+	Tags  storage.KeySet
 }
 
 // knownDrivers are weft's drivers by name, with the package that builds
@@ -64,6 +68,7 @@ var knownDrivers = map[string]struct {
 	"mysql":    {KindStorage, "github.com/weftio/weft/storage/mysql"},
 	"pulsar":   {KindTransport, "github.com/weftio/weft/transport/pulsar"},
 	"pgqueue":  {KindTransport, "github.com/weftio/weft/transport/pgqueue"},
+	"knative":  {KindTransport, "github.com/weftio/weft/transport/knative"},
 }
 
 var (

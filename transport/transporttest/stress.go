@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -329,7 +330,7 @@ func testDurableUnackedRedelivered(t *testing.T, h *harness) {
 	sub := h.subscribe(topic, opts)
 	h.publish(h.env(topic, "pending", "k"), h.env(topic, "after", "k"))
 	d := h.receive(sub)
-	if id := h.decode(d).ID; id != "pending" {
+	if id := h.decode(d).ID; id != "pending" && (h.caps.KeyedOrder || id != "after") {
 		t.Fatalf("got %s, want pending", id)
 	}
 	if err := h.tr.Close(); err != nil { // the consumer dies before acknowledging
@@ -347,8 +348,11 @@ func testDurableUnackedRedelivered(t *testing.T, h *harness) {
 		got = append(got, h.decode(d).ID)
 		h.ack(d)
 	}
-	if got[0] != "pending" || got[1] != "after" {
+	if h.caps.KeyedOrder && (got[0] != "pending" || got[1] != "after") {
 		t.Errorf("after the restart got %v, want [pending after]", got)
+	}
+	if slices.Sort(got); got[0] != "after" || got[1] != "pending" { // without order, both once
+		t.Errorf("after the restart got %v, want pending and after", got)
 	}
 	h.expectNothing(sub2)
 }
