@@ -47,13 +47,16 @@ type Running struct {
 	Logger    *slog.Logger
 	// Ready, when set, is called once every function takes messages.
 	Ready func()
+	// Check, when set, tells whether the storage and the transport answer
+	// (a readiness probe's question).
+	Check func(ctx context.Context) error
 }
 
 // runtimePackages names the package that builds each runtime in, for the
 // error when one is missing.
 var runtimePackages = map[string]string{
 	config.RuntimePulsarFunctions: "github.com/weftio/weft/app/pulsarfunctions",
-	config.RuntimeKnative:         "(not available yet)",
+	config.RuntimeKnative:         "github.com/weftio/weft/app/knative",
 	config.RuntimeLambda:          "(not available yet)",
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/weftio/weft/internal/redact"
 	"github.com/weftio/weft/storage"
 	storagememory "github.com/weftio/weft/storage/memory"
+	"github.com/weftio/weft/transport"
 )
 
 // Stores are the opened storage of a process.
@@ -69,4 +70,30 @@ func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 		return slog.New(redact.Handler(slog.NewJSONHandler(w, opts)))
 	}
 	return slog.New(redact.Handler(slog.NewTextHandler(w, opts)))
+}
+
+// Checker is implemented by transports that can tell whether their broker
+// answers.
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
+// healthKey is the key a health check reads: absent, it costs one lookup.
+const healthKey = "weft-health-check"
+
+// Check tells whether the storage and the transport answer, for readiness
+// probes: one read of an absent key, and the transport's own check when it
+// has one.
+func Check(ctx context.Context, stores *Stores, tr transport.Transport) error {
+	if stores != nil {
+		if _, _, err := stores.KeyValue.Get(ctx, healthKey); err != nil {
+			return fmt.Errorf("storage: %w", redact.Error(err))
+		}
+	}
+	if c, ok := tr.(Checker); ok {
+		if err := c.Check(ctx); err != nil {
+			return fmt.Errorf("transport: %w", redact.Error(err))
+		}
+	}
+	return nil
 }

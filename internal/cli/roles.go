@@ -92,7 +92,8 @@ func runRoles(ctx context.Context, p Program, runtime string, args []string, out
 	fmt.Fprintf(out, "%s: %s on the %s runtime (%s transport, %s storage; workflows: %s; services: %s); SIGTERM or Ctrl-C stops it\n",
 		p.Name, joinRoles(roles), l.Name, cfg.Transport, cfg.Storage, listOrNone(workflows), listOrNone(services))
 	ready := func() { fmt.Fprintf(out, "%s: ready\n", p.Name) }
-	return plat.Run(ctx, &bootstrap.Running{Config: cfg, Functions: fns, Transport: tr, Logger: logger, Ready: ready})
+	check := func(ctx context.Context) error { return bootstrap.Check(ctx, stores, tr) }
+	return plat.Run(ctx, &bootstrap.Running{Config: cfg, Functions: fns, Transport: tr, Logger: logger, Ready: ready, Check: check})
 }
 
 // selectRoles returns the roles WEFT_ROLES names (cfg.Roles, validated by

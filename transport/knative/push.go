@@ -431,6 +431,12 @@ type Outcome outcome
 // Status is the HTTP status of the answer.
 func (o Outcome) Status() int { return o.status }
 
+// RetryAfter is how long the sender should wait before trying again.
+func (o Outcome) RetryAfter() time.Duration { return o.retryAfter }
+
+// Reason says why the event was not handled.
+func (o Outcome) Reason() string { return o.reason }
+
 // Answer writes an HTTP answer in the data-plane contract's terms: a
 // Retry-After (whole seconds, at least 1) with 429 and 503.
 func Answer(w http.ResponseWriter, status int, retryAfter time.Duration, reason string) {

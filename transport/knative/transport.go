@@ -217,3 +217,22 @@ func (t *Transport) Close() error {
 	t.wg.Wait()
 	return nil
 }
+
+// Check tells whether the sink answers at all (any HTTP answer will do:
+// a Broker's ingress refuses an OPTIONS request, but it is there).
+func (t *Transport) Check(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodOptions, t.cfg.Sink, nil)
+	if err != nil {
+		return fmt.Errorf("knative: %w", redact.Error(err))
+	}
+	resp, err := t.cfg.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("knative: sink %s: %w", t.shown, redact.Error(err))
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode >= 500 {
+		return fmt.Errorf("knative: sink %s answers HTTP %d", t.shown, resp.StatusCode)
+	}
+	return nil
+}
