@@ -46,10 +46,12 @@ type record struct {
 	Claim int64           `json:"claim,omitempty"` // unix ms: a poster holds it until then
 }
 
-func (d *delays) msgKey(env core.Envelope) string { return d.prefix + "msg:" + env.Topic + ":" + env.ID }
-func (d *delays) minuteKey(m int64) string        { return d.prefix + "minute:" + strconv.FormatInt(m, 10) }
-func (d *delays) hourKey(h int64) string          { return d.prefix + "hour:" + strconv.FormatInt(h, 10) }
-func (d *delays) hoursKey() string                { return d.prefix + "hours" }
+func (d *delays) msgKey(env core.Envelope) string {
+	return d.prefix + "msg:" + env.Topic + ":" + env.ID
+}
+func (d *delays) minuteKey(m int64) string { return d.prefix + "minute:" + strconv.FormatInt(m, 10) }
+func (d *delays) hourKey(h int64) string   { return d.prefix + "hour:" + strconv.FormatInt(h, 10) }
+func (d *delays) hoursKey() string         { return d.prefix + "hours" }
 
 // add keeps env until due.
 func (d *delays) add(ctx context.Context, env core.Envelope, due time.Time) error {
