@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/weftio/weft/core"
 	"github.com/weftio/weft/storage"
@@ -124,6 +125,27 @@ func Unavailable(err error) error {
 func IsUnavailable(err error) bool {
 	var u *UnavailableError
 	return errors.As(err, &u)
+}
+
+// NotYetError asks for the input to come again in After: it arrived before
+// what it depends on (a command for an instance whose dispatch, on a
+// transport without per-key order, is still on its way). It is no fault
+// of the message: runtimes retry it without counting it as a failure
+// where they can.
+type NotYetError struct {
+	Reason string
+	After  time.Duration
+}
+
+func (e *NotYetError) Error() string { return "not yet: " + e.Reason }
+
+// IsNotYet reports whether err asks for the input to come again later.
+func IsNotYet(err error) (after time.Duration, ok bool) {
+	var n *NotYetError
+	if errors.As(err, &n) {
+		return n.After, true
+	}
+	return 0, false
 }
 
 // Publisher publishes envelopes; transports and adapters provide it.

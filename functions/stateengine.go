@@ -25,6 +25,15 @@ type StateEngineConfig struct {
 	Store storage.KeyValue
 	// Retention is how long result records are kept (default DefaultRetention).
 	Retention time.Duration
+	// MissingGrace, when positive, is how long a message for an instance
+	// that has no state yet is asked to come again (NotYet) instead of
+	// being answered or dropped as one for an instance that does not
+	// exist: on a transport without per-key order (Knative, say) a
+	// command sent after a dispatch can arrive before it. A message older
+	// than MissingGrace (by its time) is taken for what it says. Zero: the
+	// transport keeps each instance's messages in order, so a missing
+	// state is missing.
+	MissingGrace time.Duration
 	// Local, when set, runs workflow tasks of workflows it has code for in
 	// this process instead of a round trip through the broker (the fast
 	// path); the recorded results are the same. A *weft.Registry is one.
@@ -218,6 +227,14 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 	}
 	var state *core.WorkflowState
 	var sent bool
+	if version == 0 && e.cfg.MissingGrace > 0 {
+		if _, starts := input.Msg.(*core.DispatchWorkflow); !starts {
+			if age := e.cfg.Clock().Sub(input.Instant); age < e.cfg.MissingGrace {
+				return Result{}, &NotYetError{Reason: fmt.Sprintf("%s %s for workflow instance %s, which has no state yet (its dispatch may still be on its way)",
+					input.Msg.MessageType(), input.ID, id), After: time.Second}
+			}
+		}
+	}
 	if version > 0 {
 		if state, sent = e.cache.take(id, raw); state == nil {
 			if state, err = core.DecodeState(raw); err != nil {

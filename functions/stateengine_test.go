@@ -74,3 +74,58 @@ func TestResultForNoInstanceIsDeadLettered(t *testing.T) {
 		t.Errorf("the dropped signal is not logged: %q", l)
 	}
 }
+
+// TestMissingGraceAsksAgain: on a transport without per-key order, a
+// command for an instance with no state that is younger than MissingGrace
+// is asked to come again (its dispatch may be on its way), and applies once
+// the dispatch is in; one older than the grace is taken for what it says;
+// a dispatch is never deferred.
+func TestMissingGraceAsksAgain(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	eng, err := functions.NewStateEngine(functions.StateEngineConfig{Store: memory.New(), Workflows: []string{"W"},
+		MissingGrace: time.Minute, Clock: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	envelope := func(topic string, m core.Message, id string, at time.Time) core.Envelope {
+		t.Helper()
+		env, err := core.BuildEnvelope(core.Out{Topic: topic, Key: "w-1", Subject: "w-1", Msg: m}, id, at, "test", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return env
+	}
+	signal := &core.SendSignal{Workflow: "W", WorkflowID: "w-1", Channel: "ch", SignalID: "s-1", Data: json.RawMessage(`1`)}
+	_, err = eng.Handle(ctx, envelope(core.Topic(core.PrefixWorkflowCmd, "W"), signal, "s-1", now.Add(-time.Second)))
+	after, notYet := functions.IsNotYet(err)
+	if !notYet || after <= 0 || !strings.Contains(err.Error(), "w-1") || functions.IsPermanent(err) {
+		t.Fatalf("a fresh signal for an instance with no state: %v; want NotYet naming it, with a delay", err)
+	}
+	if d := eng.Drops(); d.NoInstance != 0 {
+		t.Errorf("the deferred signal was counted as dropped: %+v", d)
+	}
+	// Past the grace it is what it says: a signal for no instance, dropped.
+	if _, err := eng.Handle(ctx, envelope(core.Topic(core.PrefixWorkflowCmd, "W"), signal, "s-1", now.Add(-2*time.Minute))); err != nil {
+		t.Fatalf("an old signal for no instance: %v", err)
+	}
+	if d := eng.Drops(); d.NoInstance != 1 {
+		t.Errorf("Drops = %+v, want the old signal dropped", d)
+	}
+	// The dispatch itself is not deferred, and then the signal applies.
+	dispatch := &core.DispatchWorkflow{Workflow: "W", WorkflowID: "w-1", Method: "run", Input: json.RawMessage(`{}`)}
+	res, err := eng.Handle(ctx, envelope(core.Topic(core.PrefixWorkflowCmd, "W"), dispatch, "d-1", now))
+	if err != nil {
+		t.Fatalf("dispatch: %v", err)
+	}
+	if res.Commit != nil {
+		if err := res.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := eng.Handle(ctx, envelope(core.Topic(core.PrefixWorkflowCmd, "W"), signal, "s-2", now.Add(-time.Second))); err != nil {
+		if _, again := functions.IsNotYet(err); again {
+			t.Fatalf("a signal after the dispatch is still deferred: %v", err)
+		}
+	}
+}

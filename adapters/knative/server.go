@@ -268,6 +268,9 @@ func (s *Server) handle(ctx context.Context, e *event.Event) (status int, retryA
 			return http.StatusServiceUnavailable, time.Second, "dead-lettering failed: " + derr.Error()
 		}
 		return http.StatusUnprocessableEntity, 0, redact.Text(err.Error())
+	case isNotYet(err):
+		after, _ := functions.IsNotYet(err)
+		return http.StatusServiceUnavailable, after, redact.Text(err.Error())
 	case functions.IsUnavailable(err):
 		return http.StatusServiceUnavailable, 2 * time.Second, redact.Text(err.Error())
 	case ctx.Err() != nil:
@@ -306,4 +309,9 @@ func (s *Server) deadLetter(ctx context.Context, topic, key string, body []byte,
 	}
 	s.log.Warn("dead-lettered", "topic", topic, "dlq", dlq, "reason", reason)
 	return nil
+}
+
+func isNotYet(err error) bool {
+	_, ok := functions.IsNotYet(err)
+	return ok
 }

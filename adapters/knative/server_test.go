@@ -243,6 +243,8 @@ func TestAnswers(t *testing.T) {
 			return functions.Result{}, functions.Unavailable(errors.New("storage down"))
 		case "panic":
 			panic("boom")
+		case "notyet":
+			return functions.Result{}, &functions.NotYetError{Reason: "no state yet", After: 3 * time.Second}
 		}
 		return functions.Result{}, nil
 	}}
@@ -260,6 +262,10 @@ func TestAnswers(t *testing.T) {
 	mode.Store("unavailable")
 	if code, _, after := r.postBinary(envelope(fn.topic, "later")); code != http.StatusServiceUnavailable || after == "" {
 		t.Errorf("unavailable: HTTP %d Retry-After %q, want 503 with Retry-After", code, after)
+	}
+	mode.Store("notyet")
+	if code, _, after := r.postBinary(envelope(fn.topic, "early-signal")); code != http.StatusServiceUnavailable || after != "3" {
+		t.Errorf("not yet: HTTP %d Retry-After %q, want 503 with Retry-After 3", code, after)
 	}
 	mode.Store("panic")
 	if code, _, after := r.postBinary(envelope(fn.topic, "crash")); code != http.StatusServiceUnavailable || after == "" {

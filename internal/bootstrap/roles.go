@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/functions"
@@ -69,7 +70,11 @@ func (r Roles) Functions(roles []config.Role) ([]functions.Function, error) {
 			if cfg.Engine.FastPath && r.Sessions != nil && len(r.Registry.Workflows()) > 0 {
 				local = r.Sessions
 			}
-			fn, err = functions.NewStateEngine(functions.StateEngineConfig{Workflows: workflows, Store: r.Store, Local: local,
+			var grace time.Duration
+			if !r.Transport.Capabilities().KeyedOrder {
+				grace = cfg.Engine.MissingGrace
+			}
+			fn, err = functions.NewStateEngine(functions.StateEngineConfig{Workflows: workflows, Store: r.Store, Local: local, MissingGrace: grace,
 				Events: events, MaxMessageSize: maxSize, HistoryByReference: true, Retention: cfg.Engine.Retention,
 				CacheSize: cfg.Engine.StateCache, Logger: r.Logger.With("role", string(role)), Serves: r.serves(services)})
 		case config.RoleTagEngine:

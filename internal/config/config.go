@@ -57,9 +57,10 @@ type Dev struct {
 
 // Engine configures the state engine.
 type Engine struct {
-	Retention  time.Duration `yaml:"retention" envconfig:"RETENTION" default:"168h" desc:"how long the result record of an ended workflow is kept"`
-	StateCache int           `yaml:"stateCache" envconfig:"STATE_CACHE" default:"4096" desc:"decoded states kept between messages (negative: none)"`
-	FastPath   bool          `yaml:"fastPath" envconfig:"FAST_PATH" default:"true" desc:"a state engine whose binary has a workflow's code runs its workflow tasks in-process instead of through the broker"`
+	Retention    time.Duration `yaml:"retention" envconfig:"RETENTION" default:"168h" desc:"how long the result record of an ended workflow is kept"`
+	StateCache   int           `yaml:"stateCache" envconfig:"STATE_CACHE" default:"4096" desc:"decoded states kept between messages (negative: none)"`
+	FastPath     bool          `yaml:"fastPath" envconfig:"FAST_PATH" default:"true" desc:"a state engine whose binary has a workflow's code runs its workflow tasks in-process instead of through the broker"`
+	MissingGrace time.Duration `yaml:"missingGrace" envconfig:"MISSING_GRACE" default:"1m" desc:"on a transport without per-key order (knative): how long a command for an instance with no state yet is delivered again, in case its dispatch is still on its way, before it is answered as one for an instance that does not exist"`
 }
 
 // Worker configures the long-running runtime.
@@ -434,6 +435,9 @@ func (c *Config) validate() []error {
 	}
 	if c.Engine.Retention <= 0 {
 		bad("WEFT_ENGINE_RETENTION", "engine.retention", "must be positive")
+	}
+	if c.Engine.MissingGrace < 0 {
+		bad("WEFT_ENGINE_MISSING_GRACE", "engine.missingGrace", "must not be negative")
 	}
 	if c.Events.Sink != "" && !strings.HasPrefix(c.Events.Sink, "http://") && !strings.HasPrefix(c.Events.Sink, "https://") {
 		bad("WEFT_EVENTS_SINK", "events.sink", "%q is not an http(s) URL", redact.URL(c.Events.Sink))
