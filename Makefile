@@ -19,7 +19,7 @@ build: ## build every package and the weft binary
 	$(GO) build -o bin/weft ./cmd/weft
 
 # The role binaries: one per role, static, stripped. DRIVERS picks the
-# backends each links (any of pulsar pgqueue postgres redis mysql; "all" for
+# backends each links (any of pulsar knative pgqueue postgres redis mysql; "all" for
 # every one); FUNCTIONS_DIR is where they go. They are built with the
 # flags cmd/weft-linkfix prints, which let the linker drop the methods the
 # binaries never call (a fifth to a third of a Pulsar binary; see

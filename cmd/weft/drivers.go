@@ -4,6 +4,7 @@ package main
 // deploy target, registered by their imports.
 import (
 	_ "github.com/weftio/weft/adapters/eventsink"
+	_ "github.com/weftio/weft/app/knative"         // the Knative transport and runtime
 	_ "github.com/weftio/weft/app/pulsarfunctions" // the Pulsar transport, the Pulsar Functions runtime and deploy target
 	_ "github.com/weftio/weft/storage/mysql"
 	_ "github.com/weftio/weft/storage/postgres"

@@ -1,6 +1,6 @@
-// Command pfexecutor is the executor the Pulsar Functions integration test
-// deploys: the bundled examples and the chain workflow, as a Pulsar
-// Function on Redis or PostgreSQL storage.
+// Command pfexecutor is the executor the Pulsar Functions and Knative
+// integration tests run: the bundled examples and the chain workflow, as a
+// Pulsar Function or a Knative Service, on Redis or PostgreSQL storage.
 package main
 
 import (
@@ -8,6 +8,7 @@ import (
 
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/app"
+	_ "github.com/weftio/weft/app/knative"
 	_ "github.com/weftio/weft/app/pulsarfunctions"
 	"github.com/weftio/weft/examples"
 	"github.com/weftio/weft/integration/internal/chain"
