@@ -18,6 +18,7 @@ import (
 	"github.com/weftio/weft/core"
 	"github.com/weftio/weft/functions"
 	"github.com/weftio/weft/internal/redact"
+	"github.com/weftio/weft/internal/triggers"
 	"github.com/weftio/weft/transport"
 	ktransport "github.com/weftio/weft/transport/knative"
 )
@@ -55,6 +56,9 @@ type Config struct {
 	// Check, when set, tells readiness: the storage and the transport
 	// answer.
 	Check func(ctx context.Context) error
+	// Triggers, when set, maps events that are no weft envelope (a user's
+	// own types) to commands, which are published.
+	Triggers *triggers.Mapper
 	// Logger receives the server's logs (default: discard).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
@@ -222,7 +226,7 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handle(ctx context.Context, e *event.Event) (status int, retryAfter time.Duration, reason string) {
 	env, err := ktransport.FromEvent(*e)
 	if errors.Is(err, ktransport.ErrNotWeft) {
-		return http.StatusBadRequest, 0, err.Error()
+		return s.trigger(ctx, e)
 	}
 	if err != nil {
 		topic, _ := e.Extensions()[ktransport.ExtTopic].(string)
@@ -314,4 +318,41 @@ func (s *Server) deadLetter(ctx context.Context, topic, key string, body []byte,
 func isNotYet(err error) bool {
 	_, ok := functions.IsNotYet(err)
 	return ok
+}
+
+// trigger maps a user's event to its command and publishes it: 200 once
+// published; 422 with the reason, and a dead-letter entry, when no trigger
+// maps the type or the event does not fit the mapping.
+func (s *Server) trigger(ctx context.Context, e *event.Event) (status int, retryAfter time.Duration, reason string) {
+	if s.cfg.Triggers == nil {
+		reason := fmt.Sprintf("CloudEvent %s of type %q is no weft envelope and no trigger is configured (WEFT_TRIGGERS)", e.ID(), e.Type())
+		return s.refuseEvent(ctx, e, reason)
+	}
+	envs, err := s.cfg.Triggers.Map(*e, s.cfg.Now())
+	if err != nil {
+		return s.refuseEvent(ctx, e, err.Error())
+	}
+	if err := s.cfg.Transport.Publish(ctx, envs...); err != nil {
+		return http.StatusServiceUnavailable, time.Second, "publishing the command failed: " + redact.Text(err.Error())
+	}
+	return http.StatusOK, 0, ""
+}
+
+// refuseEvent dead-letters a user's event that cannot be mapped and
+// answers 422 with the reason.
+func (s *Server) refuseEvent(ctx context.Context, e *event.Event, reason string) (int, time.Duration, string) {
+	body, err := e.MarshalJSON()
+	if err != nil {
+		body = e.Data()
+	}
+	_, entry := transport.DeadLetter(triggers.Topic(e.Type()), e.Subject(), body, reason, 1, s.cfg.Now())
+	env, err := core.DecodeEnvelope(entry)
+	if err == nil {
+		err = s.cfg.Transport.Publish(ctx, env)
+	}
+	if err != nil {
+		return http.StatusServiceUnavailable, time.Second, "dead-lettering the event failed: " + redact.Text(err.Error())
+	}
+	s.log.Warn("refused a CloudEvent", "id", e.ID(), "type", e.Type(), "source", e.Source(), "reason", reason)
+	return http.StatusUnprocessableEntity, 0, reason
 }

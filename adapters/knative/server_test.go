@@ -20,6 +20,7 @@ import (
 	"github.com/weftio/weft/adapters/knative"
 	"github.com/weftio/weft/core"
 	"github.com/weftio/weft/functions"
+	"github.com/weftio/weft/internal/triggers"
 	storagememory "github.com/weftio/weft/storage/memory"
 	"github.com/weftio/weft/transport"
 	ktransport "github.com/weftio/weft/transport/knative"
@@ -301,10 +302,14 @@ func TestAnswers(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	// Someone else's event (no wefttopic): 400 naming why.
+	// Someone else's event (no wefttopic) with no trigger configured: 422
+	// naming why, and dead-lettered.
 	other, _ := json.Marshal(map[string]any{"specversion": "1.0", "id": "x", "source": "shop", "type": "order.created", "data": map[string]int{"n": 1}})
-	if code, body, _ := r.postStructured(other); code != http.StatusBadRequest || !strings.Contains(body, "wefttopic") {
-		t.Errorf("foreign event: HTTP %d %q, want 400", code, body)
+	if code, body, _ := r.postStructured(other); code != http.StatusUnprocessableEntity || !strings.Contains(body, "no trigger is configured") {
+		t.Errorf("foreign event: HTTP %d %q, want 422", code, body)
+	}
+	if e := r.out.wait(t, triggers.DeadLetterTopic("order.created")); !strings.Contains(e.DeadLetterReason, "no trigger is configured") {
+		t.Errorf("dead-letter entry of the foreign event: reason %q", e.DeadLetterReason)
 	}
 	if code, _, _ := do(t, mustRequest(t, http.MethodGet, r.url)); code != http.StatusMethodNotAllowed {
 		t.Errorf("GET /: HTTP %d, want 405", code)

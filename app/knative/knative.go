@@ -14,15 +14,28 @@ package knative
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
+
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/weftio/weft/adapters/knative"
 	"github.com/weftio/weft/internal/bootstrap"
 	"github.com/weftio/weft/internal/config"
+	"github.com/weftio/weft/internal/devserver"
+	"github.com/weftio/weft/internal/triggers"
 	_ "github.com/weftio/weft/transport/knative" // WEFT_TRANSPORT=knative
 )
 
 func init() {
+	// weft dev's POST /v1/events reads CloudEvents with the SDK.
+	devserver.RegisterEventDecoder(func(r *http.Request) (triggers.Event, error) {
+		e, err := cehttp.NewEventFromHTTPRequest(r)
+		if err != nil {
+			return nil, err
+		}
+		return *e, e.Validate()
+	})
 	bootstrap.RegisterLauncher(bootstrap.Launcher{
 		Name:   config.RuntimeKnative,
 		Detect: func(_ []string, getenv func(string) string) bool { return getenv("K_SERVICE") != "" },
@@ -49,7 +62,7 @@ func (p platform) Run(ctx context.Context, r *bootstrap.Running) error {
 	}
 	srv, err := knative.New(knative.Config{Functions: r.Functions, Transport: r.Transport, Addr: addr,
 		MaxInFlight: r.Config.Worker.Concurrency * len(r.Functions), ShutdownGrace: r.Config.Worker.ShutdownGrace,
-		Check: r.Check, Logger: r.Logger})
+		Check: r.Check, Triggers: r.Triggers, Logger: r.Logger})
 	if err != nil {
 		return err
 	}

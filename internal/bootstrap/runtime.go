@@ -11,6 +11,7 @@ import (
 
 	"github.com/weftio/weft/functions"
 	"github.com/weftio/weft/internal/config"
+	"github.com/weftio/weft/internal/triggers"
 	"github.com/weftio/weft/transport"
 )
 
@@ -50,6 +51,9 @@ type Running struct {
 	// Check, when set, tells whether the storage and the transport answer
 	// (a readiness probe's question).
 	Check func(ctx context.Context) error
+	// Triggers maps the CloudEvents of users' own types to commands (nil:
+	// none configured).
+	Triggers *triggers.Mapper
 }
 
 // runtimePackages names the package that builds each runtime in, for the
@@ -124,4 +128,17 @@ func detectUnlinked(args []string) string {
 		return config.RuntimeKnative
 	}
 	return config.RuntimeWorker
+}
+
+// Triggers compiles the configured triggers against the registry's code
+// (nil when none are configured); the error names every trigger at fault.
+func Triggers(cfg *config.Config, reg triggers.InputChecker, source string) (*triggers.Mapper, error) {
+	if len(cfg.Triggers) == 0 {
+		return nil, nil
+	}
+	m, err := triggers.Compile(cfg.Triggers, reg, source)
+	if err != nil {
+		return nil, fmt.Errorf("WEFT_TRIGGERS (triggers):\n%w", err)
+	}
+	return m, nil
 }

@@ -128,7 +128,7 @@ func Run(ctx context.Context, p Program, args []string, stdout, stderr io.Writer
 	case cmd == "replay":
 		err = runReplay(ctx, p, rest, stdout, stderr, openConfiguredStores)
 	case cmd == "config":
-		err = runConfig(rest, stdout)
+		err = runConfig(p, rest, stdout)
 	case cmd == "deploy", cmd == "undeploy":
 		err = runDeploy(ctx, p, cmd == "undeploy", rest, stdout, stderr)
 	case cmd == "help", cmd == "-h", cmd == "--help":

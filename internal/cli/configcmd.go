@@ -7,11 +7,13 @@ import (
 	"io"
 	"os"
 
+	"github.com/weftio/weft/internal/bootstrap"
 	"github.com/weftio/weft/internal/config"
 )
 
-// runConfig implements `weft config validate|env`.
-func runConfig(args []string, out io.Writer) error {
+// runConfig implements `weft config validate|env`; validate also checks
+// the triggers against the program's code.
+func runConfig(p Program, args []string, out io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("config takes a subcommand: validate [-file weft.yaml] or env")
 	}
@@ -30,6 +32,13 @@ func runConfig(args []string, out io.Writer) error {
 			fmt.Fprintf(out, "warning: %s is not a weft setting (a typo?)\n", k)
 		}
 		if err != nil {
+			return fmt.Errorf("invalid configuration:\n%w", err)
+		}
+		reg, err := p.registry(io.Discard)
+		if err != nil {
+			return err
+		}
+		if _, err := bootstrap.Triggers(cfg, reg, ""); err != nil {
 			return fmt.Errorf("invalid configuration:\n%w", err)
 		}
 		_, err = io.WriteString(out, cfg.Print())

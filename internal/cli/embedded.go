@@ -14,16 +14,18 @@ import (
 	"github.com/weftio/weft/internal/bootstrap"
 	"github.com/weftio/weft/internal/config"
 	"github.com/weftio/weft/internal/devserver"
+	"github.com/weftio/weft/internal/triggers"
 	"github.com/weftio/weft/transport"
 )
 
 // app is the embedded runtime with the program's code on the configured
 // transport and storage.
 type app struct {
-	rt     *embedded.Runtime
-	tr     transport.Transport
-	stores *bootstrap.Stores
-	desc   string
+	rt       *embedded.Runtime
+	tr       transport.Transport
+	stores   *bootstrap.Stores
+	desc     string
+	triggers *triggers.Mapper
 }
 
 func (a *app) stop() error { return errors.Join(a.rt.Stop(), a.tr.Close(), a.stores.Close()) }
@@ -53,13 +55,17 @@ func startEmbedded(ctx context.Context, p Program, out io.Writer, quiet bool) (*
 	if err != nil {
 		return nil, errors.Join(err, tr.Close(), stores.Close())
 	}
+	mapper, err := bootstrap.Triggers(cfg, reg, "weft/"+p.Name)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("configuration:\n%w", err), tr.Close(), stores.Close())
+	}
 	rt, err := embedded.Start(ctx, reg, embedded.Options{Store: stores.KeyValue, Tags: stores.KeySet, EventSink: sink, Transport: tr, Logger: logger,
 		Concurrency: cfg.Worker.Concurrency})
 	if err != nil {
 		return nil, errors.Join(err, tr.Close(), stores.Close())
 	}
 	fmt.Fprintf(out, "(%s transport, %s storage)\n", cfg.Transport, cfg.Storage)
-	return &app{rt: rt, tr: tr, stores: stores, desc: registered(reg)}, nil
+	return &app{rt: rt, tr: tr, stores: stores, desc: registered(reg), triggers: mapper}, nil
 }
 
 func runDemo(ctx context.Context, p Program, out io.Writer) error {
@@ -96,7 +102,8 @@ func runDev(ctx context.Context, p Program, args []string, out, errOut io.Writer
 	if err != nil {
 		return errors.Join(fmt.Errorf("listen on %s: %w", *addr, err), a.stop())
 	}
-	srv := &http.Server{Handler: devserver.Handler(a.rt.Client(), devserver.Options{Token: dev.Token}), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: devserver.Handler(a.rt.Client(), devserver.Options{Token: dev.Token,
+		Events: devserver.Events{Triggers: a.triggers, Publish: a.tr.Publish}}), ReadHeaderTimeout: 10 * time.Second}
 	access := "loopback only, no token"
 	if dev.Token != "" {
 		access = "requests must carry WEFT_DEV_TOKEN as a bearer token"

@@ -8,6 +8,7 @@ import (
 	"github.com/weftio/weft/examples"
 	// Every driver, as in the weft binary.
 	_ "github.com/weftio/weft/adapters/eventsink"
+	_ "github.com/weftio/weft/app/knative"
 	_ "github.com/weftio/weft/storage/mysql"
 	_ "github.com/weftio/weft/storage/postgres"
 	_ "github.com/weftio/weft/storage/redis"

@@ -66,6 +66,10 @@ func runRoles(ctx context.Context, p Program, runtime string, args []string, out
 	if err != nil {
 		return err
 	}
+	mapper, err := bootstrap.Triggers(cfg, reg, "weft/"+p.Name)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
 	logger := bootstrap.Logger(cfg)
 	stores, err := bootstrap.OpenStorage(ctx, cfg)
 	if err != nil {
@@ -93,7 +97,7 @@ func runRoles(ctx context.Context, p Program, runtime string, args []string, out
 		p.Name, joinRoles(roles), l.Name, cfg.Transport, cfg.Storage, listOrNone(workflows), listOrNone(services))
 	ready := func() { fmt.Fprintf(out, "%s: ready\n", p.Name) }
 	check := func(ctx context.Context) error { return bootstrap.Check(ctx, stores, tr) }
-	return plat.Run(ctx, &bootstrap.Running{Config: cfg, Functions: fns, Transport: tr, Logger: logger, Ready: ready, Check: check})
+	return plat.Run(ctx, &bootstrap.Running{Config: cfg, Functions: fns, Transport: tr, Logger: logger, Ready: ready, Check: check, Triggers: mapper})
 }
 
 // selectRoles returns the roles WEFT_ROLES names (cfg.Roles, validated by

@@ -41,6 +41,7 @@ type Config struct {
 	Events      Events              `yaml:"events" envconfig:"EVENTS"`
 	Log         Log                 `yaml:"log" envconfig:"LOG"`
 	Dev         Dev                 `yaml:"dev" envconfig:"DEV"`
+	Triggers    Triggers            `yaml:"triggers" envconfig:"TRIGGERS" desc:"user CloudEvent types mapped to commands (dispatch, signal, method, cancel): a list in the file, JSON in the variable"`
 
 	// sections holds each registered driver's settings by its name.
 	sections map[string]any
@@ -189,6 +190,9 @@ func Load(src Source) (*Config, error) {
 		}
 	}
 	cfg.inherit()
+	if len(cfg.Triggers) == 0 {
+		cfg.Triggers = nil // "triggers: []" reads as none
+	}
 	errs = append(errs, cfg.validate()...)
 	if len(errs) > 0 {
 		return cfg, errors.Join(errs...)

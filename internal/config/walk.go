@@ -89,6 +89,9 @@ func joinPath(prefix, key string) string {
 
 // setString parses s into a leaf field.
 func setString(v reflect.Value, s string) error {
+	if d, ok := v.Addr().Interface().(interface{ Decode(string) error }); ok {
+		return d.Decode(s)
+	}
 	switch v.Kind() {
 	case reflect.String:
 		v.SetString(s)
@@ -141,6 +144,9 @@ func display(f field) string {
 	}
 	if d, ok := f.Value.Interface().(time.Duration); ok {
 		return d.String()
+	}
+	if s, ok := f.Value.Interface().(fmt.Stringer); ok && f.Value.Kind() == reflect.Slice {
+		return s.String()
 	}
 	if f.Value.Kind() == reflect.String {
 		// A URL or DSN keeps its password in the userinfo or the query.

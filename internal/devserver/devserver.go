@@ -9,6 +9,7 @@
 //	POST /v1/instances/{workflow}/{id}/retry-workflow-task
 //	POST /v1/instances/{workflow}/{id}/retry-tasks
 //	POST /v1/instances/{workflow}/{id}/complete-timers
+//	POST /v1/events                                        a CloudEvent, mapped by the triggers
 //	GET  /healthz
 //
 // The API is guarded (see Options): cross-origin state changes are
@@ -36,7 +37,7 @@ const MaxBody = 1 << 20
 // Handler serves the API with c, guarded as o says.
 func Handler(c *client.Client, o Options) http.Handler {
 	mux := http.NewServeMux()
-	s := &server{c: c}
+	s := &server{c: c, ev: o.Events}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := c.Healthy(); err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
@@ -49,6 +50,7 @@ func Handler(c *client.Client, o Options) http.Handler {
 	mux.HandleFunc("GET /v1/instances/{id}/result", s.result)
 	mux.HandleFunc("POST /v1/instances/{workflow}/{id}/signals/{channel}", s.signal)
 	mux.HandleFunc("POST /v1/instances/{workflow}/{id}/{action}", s.action)
+	mux.HandleFunc("POST /v1/events", s.events)
 	return guarded(checked(mux), o)
 }
 
@@ -74,7 +76,10 @@ func checked(next http.Handler) http.Handler {
 	})
 }
 
-type server struct{ c *client.Client }
+type server struct {
+	c  *client.Client
+	ev Events
+}
 
 func body(w http.ResponseWriter, r *http.Request) (json.RawMessage, bool) {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))

@@ -16,6 +16,8 @@ type Options struct {
 	// the inputs, results and signals of workflows. When empty the API
 	// answers only requests addressed to a loopback name (see loopbackHost).
 	Token string
+	// Events serve POST /v1/events.
+	Events Events
 }
 
 // CheckListen refuses to serve on addr without a token unless addr is a

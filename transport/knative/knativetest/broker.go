@@ -108,6 +108,8 @@ type Broker struct {
 	dead     []DeadLetter
 	accepted int
 	posts    map[int]int // answers seen, by status
+	inFlight int         // deliveries being made, retries waiting included
+	active   time.Time   // when something last happened
 	done     chan struct{}
 	wg       sync.WaitGroup
 }
@@ -256,9 +258,11 @@ func (b *Broker) accept(e *event.Event) error {
 		return errors.New("broker closed")
 	}
 	b.accepted++
+	b.active = time.Now()
 	for _, r := range b.triggers {
 		if r.matches(e) {
 			b.queue = append(b.queue, &job{ev: e, route: r})
+			b.inFlight++
 		}
 	}
 	b.signal()
@@ -310,12 +314,20 @@ func (b *Broker) deliver(j *job) {
 	}
 	b.mu.Lock()
 	b.posts[status]++
+	b.active = time.Now()
 	b.mu.Unlock()
+	settled := func() {
+		b.mu.Lock()
+		b.inFlight--
+		b.active = time.Now()
+		b.mu.Unlock()
+	}
 	switch {
 	case status/100 == 2:
 		if reply != nil {
 			_ = b.accept(reply)
 		}
+		settled()
 		return
 	case retryable(status) && j.tries < b.opts.Retry:
 		j.tries++
@@ -333,6 +345,25 @@ func (b *Broker) deliver(j *job) {
 		b.mu.Lock()
 		b.dead = append(b.dead, DeadLetter{Event: *j.ev, Trigger: j.route.Name, Code: status, Data: body})
 		b.mu.Unlock()
+		settled()
+	}
+}
+
+// WaitIdle returns once no event is being delivered or waiting for a retry
+// and nothing has been accepted or delivered for quiet, or when ctx ends.
+func (b *Broker) WaitIdle(ctx context.Context, quiet time.Duration) error {
+	for {
+		b.mu.Lock()
+		idle := b.inFlight == 0 && time.Since(b.active) >= quiet
+		b.mu.Unlock()
+		if idle {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("broker not idle: %w (%s)", ctx.Err(), b)
+		case <-time.After(quiet / 4):
+		}
 	}
 }
 
