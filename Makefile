@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 GO    ?= go
 PKGS  ?= ./...
+# Modules of their own (tests that need Knative's and Kubernetes' Go types,
+# kept out of weft's module).
+NESTED = knative/validate
 
 .PHONY: functions proto deploy-pulsar-functions undeploy-pulsar-functions help demo dev test test-short vet fmt bench bench-load bench-binaries bench-all build fuzz test-all services-up services-down services-status chaos chaos-short chaos-load
 
@@ -52,13 +55,16 @@ undeploy-pulsar-functions: ## delete the Pulsar Functions deploy-pulsar-function
 vet: ## gofmt check and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	@for m in $(NESTED); do (cd $$m && $(GO) vet ./...) || exit 1; done
 
 test: vet ## quick: every test on the in-memory backends only (race detector on)
 	$(GO) test -race -count=1 $(PKGS)
+	@for m in $(NESTED); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 
 test-all: services-up vet ## every test against real services, then the short chaos suite; what CI runs
 	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env && bash scripts/secured.sh env) && eval "$$env_out" && \
 		export TEST_REQUIRE_INTEGRATION=1 && $(GO) test -race -count=1 -timeout 30m $(PKGS)
+	@for m in $(NESTED); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 	$(MAKE) chaos-short
 
 # The chaos suite starts services of its own (state in WEFT_CHAOS_DIR, ports

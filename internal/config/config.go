@@ -68,6 +68,7 @@ type Engine struct {
 type Worker struct {
 	Concurrency   int           `yaml:"concurrency" envconfig:"CONCURRENCY" default:"8" desc:"messages handled at once per role"`
 	ShutdownGrace time.Duration `yaml:"shutdownGrace" envconfig:"SHUTDOWN_GRACE" default:"30s" desc:"time in-flight messages get to finish on shutdown"`
+	HealthAddr    string        `yaml:"healthAddr" envconfig:"HEALTH_ADDR" desc:"address the worker runtime serves /health/live and /health/ready on, for Kubernetes probes (empty: none)"`
 }
 
 // Events configures lifecycle events.
