@@ -6,7 +6,7 @@ PKGS  ?= ./...
 # kept out of weft's module).
 NESTED = knative/validate
 
-.PHONY: functions proto deploy-pulsar-functions undeploy-pulsar-functions help demo dev test test-short vet fmt bench bench-load bench-binaries bench-all build fuzz test-all services-up services-down services-status chaos chaos-short chaos-load
+.PHONY: functions proto deploy-pulsar-functions undeploy-pulsar-functions help demo dev test test-short vet fmt bench bench-load bench-binaries bench-knative bench-all build fuzz test-all services-up services-down services-status chaos chaos-short chaos-load
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -129,6 +129,10 @@ BINARY_STARTS ?= 5
 bench-binaries: services-up ## size, cold start (to ready, to first answer) and idle RSS of each role binary, per driver profile; BINARY_STARTS (5) starts each
 	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env) && eval "$$env_out" && \
 		$(GO) test -run=NONE -bench=^BenchmarkRoleBinaries$$ -benchtime=1x -count=1 -timeout 60m ./bench -args -bench.binary-starts=$(BINARY_STARTS)
+
+bench-knative: services-up ## the state engine in Knative mode per storage (requests/s, p50/p99), and its binary's cold start until its first answered request
+	env_out=$$(bash scripts/services.sh env) && eval "$$env_out" && \
+		$(GO) test -run=NONE -bench='^BenchmarkKnative' -benchtime=3000x -count=1 -timeout 30m ./bench
 
 bench-all: services-up ## every benchmark, on every transport × storage combination
 	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env) && eval "$$env_out" && \
