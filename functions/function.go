@@ -247,3 +247,44 @@ func ProcessEnvelopeTx(ctx context.Context, fn Function, env core.Envelope, publ
 		return nil
 	}
 }
+
+// RawHandler is a Function whose input is not a weft envelope (a user's
+// CloudEvent on a topic of theirs): runtimes hand it the message's bytes.
+type RawHandler interface {
+	Function
+	// HandleRaw processes one message; its error follows Handle's rules.
+	HandleRaw(ctx context.Context, body []byte) (Result, error)
+}
+
+// ProcessRaw runs fn on one message with the runtime contract: handle,
+// publish the outputs (those of a permanent failure too), commit.
+func ProcessRaw(ctx context.Context, fn RawHandler, body []byte, publish Publisher) error {
+	res, err := fn.HandleRaw(ctx, body)
+	if err != nil {
+		if IsPermanent(err) && len(res.Outputs) > 0 {
+			if perr := publish(ctx, res.Outputs...); perr != nil {
+				return Unavailable(fmt.Errorf("%s: publish outputs of a failed message: %w", fn.Name(), perr))
+			}
+		}
+		return err
+	}
+	if len(res.Outputs) > 0 {
+		if err := publish(ctx, res.Outputs...); err != nil {
+			return Unavailable(fmt.Errorf("%s: publish outputs: %w", fn.Name(), err))
+		}
+	}
+	if res.Commit != nil {
+		if err := res.Commit(ctx); err != nil {
+			return fmt.Errorf("%s: commit: %w", fn.Name(), err)
+		}
+	}
+	if len(res.After) > 0 {
+		if err := publish(ctx, res.After...); err != nil {
+			return Unavailable(fmt.Errorf("%s: publish outputs: %w", fn.Name(), err))
+		}
+	}
+	if res.Done != nil {
+		res.Done()
+	}
+	return nil
+}

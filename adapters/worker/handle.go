@@ -131,6 +131,9 @@ func (w *Worker) process(ctx context.Context, d transport.Delivery) (err error) 
 			err = fmt.Errorf("%s: handler panicked: %v", w.fn.Name(), r)
 		}
 	}()
+	if rh, ok := w.fn.(functions.RawHandler); ok {
+		return functions.ProcessRaw(ctx, rh, d.Body(), w.publish)
+	}
 	if ed, ok := d.(envelopeDelivery); ok {
 		if env, ok := ed.DeliveredEnvelope(); ok {
 			return functions.ProcessEnvelopeTx(ctx, w.fn, env, w.publish, w.txOut)

@@ -10,6 +10,7 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/functions"
 	"github.com/weftio/weft/internal/config"
+	"github.com/weftio/weft/internal/triggers"
 	"github.com/weftio/weft/storage"
 	"github.com/weftio/weft/transport"
 )
@@ -29,6 +30,9 @@ type Roles struct {
 	// Sessions keeps the code of suspended method runs parked for the
 	// fast path and the executor (nil: none).
 	Sessions *weft.Sessions
+	// Triggers map the CloudEvents of WEFT_TRIGGERS_TOPIC, consumed
+	// beside the executor (nil: none).
+	Triggers *triggers.Mapper
 }
 
 // Names returns the workflows and services the roles serve: WEFT_WORKFLOWS
@@ -85,6 +89,16 @@ func (r Roles) Functions(roles []config.Role) ([]functions.Function, error) {
 				Store: r.Store, Retention: cfg.Engine.Retention, Events: events, Logger: r.Logger.With("role", string(role))})
 		case config.RoleExecutor:
 			fn, err = r.executor(workflows, services, events, maxSize)
+			if err == nil && cfg.TriggersTopic != "" {
+				if r.Triggers == nil {
+					return nil, errors.New("WEFT_TRIGGERS_TOPIC: no triggers to map its events by (WEFT_TRIGGERS)")
+				}
+				in, ierr := triggers.NewIngress(cfg.TriggersTopic, r.Triggers)
+				if ierr != nil {
+					return nil, fmt.Errorf("WEFT_TRIGGERS_TOPIC: %w", ierr)
+				}
+				fns = append(fns, in)
+			}
 		case config.RoleEventListener:
 			if r.Sink == nil {
 				return nil, errors.New("event-listener: no sink to hand events to: set WEFT_EVENTS_SINK (or run it where $K_SINK is set)")

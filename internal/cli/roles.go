@@ -87,7 +87,7 @@ func runRoles(ctx context.Context, p Program, runtime string, args []string, out
 		defer sessions.Close()
 	}
 	rs := bootstrap.Roles{Config: cfg, Registry: reg, Transport: tr, Store: stores.KeyValue, Tags: stores.KeySet,
-		Sink: sink, Logger: logger, Sessions: sessions}
+		Sink: sink, Logger: logger, Sessions: sessions, Triggers: mapper}
 	fns, err := rs.Functions(roles)
 	if err != nil {
 		return err

@@ -28,20 +28,21 @@ const Prefix = "WEFT"
 // each storage and transport driver built into the binary (see Register)
 // sit beside these, under the driver's name (Settings).
 type Config struct {
-	Transport   string              `yaml:"transport" envconfig:"TRANSPORT" default:"memory" desc:"the broker between the roles: memory (one process), pulsar, pgqueue or knative (a Knative Broker)"`
-	Storage     string              `yaml:"storage" envconfig:"STORAGE" default:"memory" desc:"where workflow states live: memory, redis, postgres or mysql"`
-	Compression string              `yaml:"compression" envconfig:"STORAGE_COMPRESSION" default:"none" desc:"compression of stored states: none, gzip, deflate or bzip2 (reads detect the format)"`
-	Cache       storage.CacheConfig `yaml:"cache" envconfig:"STORAGE_CACHE"`
-	Roles       string              `yaml:"roles" envconfig:"ROLES" default:"all" desc:"roles this process runs: all, or a comma-separated list of executor, state-engine, tag-engine, event-listener"`
-	Runtime     string              `yaml:"runtime" envconfig:"RUNTIME" desc:"platform the roles run on: worker, pulsar-functions, knative or lambda (empty: detected from the platform, else worker)"`
-	Workflows   string              `yaml:"workflows" envconfig:"WORKFLOWS" desc:"comma-separated workflow names the roles serve (empty: every workflow registered in the binary)"`
-	Services    string              `yaml:"services" envconfig:"SERVICES" desc:"comma-separated service names the roles serve (empty: every service registered in the binary)"`
-	Engine      Engine              `yaml:"engine" envconfig:"ENGINE"`
-	Worker      Worker              `yaml:"worker" envconfig:"WORKER"`
-	Events      Events              `yaml:"events" envconfig:"EVENTS"`
-	Log         Log                 `yaml:"log" envconfig:"LOG"`
-	Dev         Dev                 `yaml:"dev" envconfig:"DEV"`
-	Triggers    Triggers            `yaml:"triggers" envconfig:"TRIGGERS" desc:"user CloudEvent types mapped to commands (dispatch, signal, method, cancel): a list in the file, JSON in the variable"`
+	Transport     string              `yaml:"transport" envconfig:"TRANSPORT" default:"memory" desc:"the broker between the roles: memory (one process), pulsar, pgqueue or knative (a Knative Broker)"`
+	Storage       string              `yaml:"storage" envconfig:"STORAGE" default:"memory" desc:"where workflow states live: memory, redis, postgres or mysql"`
+	Compression   string              `yaml:"compression" envconfig:"STORAGE_COMPRESSION" default:"none" desc:"compression of stored states: none, gzip, deflate or bzip2 (reads detect the format)"`
+	Cache         storage.CacheConfig `yaml:"cache" envconfig:"STORAGE_CACHE"`
+	Roles         string              `yaml:"roles" envconfig:"ROLES" default:"all" desc:"roles this process runs: all, or a comma-separated list of executor, state-engine, tag-engine, event-listener"`
+	Runtime       string              `yaml:"runtime" envconfig:"RUNTIME" desc:"platform the roles run on: worker, pulsar-functions, knative or lambda (empty: detected from the platform, else worker)"`
+	Workflows     string              `yaml:"workflows" envconfig:"WORKFLOWS" desc:"comma-separated workflow names the roles serve (empty: every workflow registered in the binary)"`
+	Services      string              `yaml:"services" envconfig:"SERVICES" desc:"comma-separated service names the roles serve (empty: every service registered in the binary)"`
+	Engine        Engine              `yaml:"engine" envconfig:"ENGINE"`
+	Worker        Worker              `yaml:"worker" envconfig:"WORKER"`
+	Events        Events              `yaml:"events" envconfig:"EVENTS"`
+	Log           Log                 `yaml:"log" envconfig:"LOG"`
+	Dev           Dev                 `yaml:"dev" envconfig:"DEV"`
+	Triggers      Triggers            `yaml:"triggers" envconfig:"TRIGGERS" desc:"user CloudEvent types mapped to commands (dispatch, signal, method, cancel): a list in the file, JSON in the variable"`
+	TriggersTopic string              `yaml:"triggersTopic" envconfig:"TRIGGERS_TOPIC" desc:"a topic (prefix:name, e.g. triggers:user-events) of users' CloudEvents in structured JSON that the processes running the executor map by the triggers (empty: none)"`
 
 	// sections holds each registered driver's settings by its name.
 	sections map[string]any
