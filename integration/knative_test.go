@@ -191,11 +191,13 @@ func knClient(t *testing.T, broker *knativetest.Broker, reg *weft.Registry, stor
 // TestKnativeInProcess runs the three examples and chains of tasks with
 // every role a Knative server, two or three replicas each, behind a
 // Broker that delivers in parallel and in random order to any replica and
-// retries what is refused; one replica of each role is killed mid-run and
-// another started. Every workflow completes, each step's result once and
-// in order, and nothing is dead-lettered.
+// retries what is refused, and delivers a fifth of the events twice; one
+// replica of each role is killed mid-run and another started. Every
+// workflow completes, each step's result once and in order, and nothing
+// is dead-lettered.
 func TestKnativeInProcess(t *testing.T) {
-	broker := knativetest.New(knativetest.Options{Retry: 30, BackoffDelay: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, RetryAfterMax: time.Second})
+	broker := knativetest.New(knativetest.Options{Retry: 30, BackoffDelay: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, RetryAfterMax: time.Second,
+		Duplicates: 0.2})
 	defer broker.Close()
 	k := newInProcessKnative(t, broker)
 	victims := map[config.Role]*replica{}
@@ -209,9 +211,11 @@ func TestKnativeInProcess(t *testing.T) {
 	defer cancel()
 
 	var narrative bytes.Buffer
+	began := time.Now()
 	if err := examples.RunAll(ctx, c, &narrative); err != nil {
 		t.Fatalf("examples on Knative: %v\n%s\n%s", err, narrative.String(), broker)
 	}
+	t.Logf("the examples took %v", time.Since(began))
 
 	const chains, steps = 20, 8
 	var handles []*client.Handle[chain.Output]

@@ -70,6 +70,8 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	byTopic map[string]functions.Function
+	keyed   map[string]bool // topics whose messages of one key are handled one at a time here
+	lanes   lanes
 	push    *ktransport.Transport // the transport, when it is Knative's
 	txOut   *functions.TxOutlet
 	slots   chan struct{}
@@ -108,7 +110,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, byTopic: map[string]functions.Function{},
+	s := &Server{cfg: cfg, log: cfg.Logger, byTopic: map[string]functions.Function{}, keyed: map[string]bool{}, lanes: lanes{held: map[string]*lane{}},
 		slots: make(chan struct{}, cfg.MaxInFlight), ready: make(chan struct{})}
 	for _, fn := range cfg.Functions {
 		for _, sub := range fn.Subscriptions() {
@@ -116,6 +118,7 @@ func New(cfg Config) (*Server, error) {
 				return nil, fmt.Errorf("knative: topic %s is consumed by both %s and %s", sub.Topic, other.Name(), fn.Name())
 			}
 			s.byTopic[sub.Topic] = fn
+			s.keyed[sub.Topic] = sub.Keyed
 		}
 	}
 	s.push, _ = cfg.Transport.(*ktransport.Transport)
@@ -262,6 +265,16 @@ func (s *Server) handle(ctx context.Context, e *event.Event) (status int, retryA
 	default:
 		return http.StatusTooManyRequests, time.Second, fmt.Sprintf("%d events in flight", s.cfg.MaxInFlight)
 	}
+	if s.keyed[env.Topic] && env.PartitionKey != "" {
+		// One message of an instance at a time in this replica: its
+		// versioned writes then race only with other replicas', not with
+		// the many requests a fan-in brings here at once.
+		release, ok := s.lanes.acquire(ctx, fn.Name()+"\x00"+env.PartitionKey)
+		if !ok {
+			return http.StatusServiceUnavailable, time.Second, "the request ended waiting for its instance's lane"
+		}
+		defer release()
+	}
 	err = s.process(ctx, fn, env)
 	switch {
 	case err == nil:
@@ -355,4 +368,42 @@ func (s *Server) refuseEvent(ctx context.Context, e *event.Event, reason string)
 	}
 	s.log.Warn("refused a CloudEvent", "id", e.ID(), "type", e.Type(), "source", e.Source(), "reason", reason)
 	return http.StatusUnprocessableEntity, 0, reason
+}
+
+// lanes serializes the handling of one key's messages in this process.
+type lanes struct {
+	mu   sync.Mutex
+	held map[string]*lane
+}
+
+type lane struct {
+	token chan struct{} // holds one token while free
+	users int
+}
+
+// acquire waits for key's lane (or ctx) and returns its release.
+func (l *lanes) acquire(ctx context.Context, key string) (release func(), ok bool) {
+	l.mu.Lock()
+	ln := l.held[key]
+	if ln == nil {
+		ln = &lane{token: make(chan struct{}, 1)}
+		ln.token <- struct{}{}
+		l.held[key] = ln
+	}
+	ln.users++
+	l.mu.Unlock()
+	leave := func() {
+		l.mu.Lock()
+		if ln.users--; ln.users == 0 {
+			delete(l.held, key)
+		}
+		l.mu.Unlock()
+	}
+	select {
+	case <-ln.token:
+		return func() { ln.token <- struct{}{}; leave() }, true
+	case <-ctx.Done():
+		leave()
+		return nil, false
+	}
 }

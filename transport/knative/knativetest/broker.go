@@ -4,7 +4,8 @@
 // Trigger's subscriber, in parallel and in no particular order; it
 // retries on 404, 408, 409, 429 and 5xx with exponential backoff (Retry
 // tries at most) and hands the event to the dead-letter sink after the
-// last one, or at once on another answer that is no 2xx. A 200 answer
+// last one, or at once on another answer that is no 2xx; it may deliver
+// an event twice (Options.Duplicates). A 200 answer
 // carrying a CloudEvent is a reply: it is accepted like a posted event.
 package knativetest
 
@@ -92,6 +93,9 @@ type Options struct {
 	// then replaces a shorter backoff (as Knative's delivery.retryAfterMax
 	// does); default 10 s.
 	RetryAfterMax time.Duration
+	// Duplicates is the share of accepted events (0 to 1) delivered twice
+	// through each of their triggers, as an at-least-once Broker may.
+	Duplicates float64
 }
 
 // Broker is a test Broker; its zero value is not usable (see New).
@@ -259,10 +263,15 @@ func (b *Broker) accept(e *event.Event) error {
 	}
 	b.accepted++
 	b.active = time.Now()
+	twice := b.opts.Duplicates > 0 && rand.Float64() < b.opts.Duplicates
 	for _, r := range b.triggers {
 		if r.matches(e) {
 			b.queue = append(b.queue, &job{ev: e, route: r})
 			b.inFlight++
+			if twice {
+				b.queue = append(b.queue, &job{ev: e, route: r})
+				b.inFlight++
+			}
 		}
 	}
 	b.signal()
