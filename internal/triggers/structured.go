@@ -14,9 +14,9 @@ import (
 // it takes on a broker topic).
 type structured struct {
 	id, source, typ, subject, contentType string
-	time                                   time.Time
-	ext                                    map[string]any
-	data                                   []byte
+	time                                  time.Time
+	ext                                   map[string]any
+	data                                  []byte
 }
 
 func (e *structured) ID() string                 { return e.id }
