@@ -10,7 +10,7 @@
 # stripped and built with cmd/weft-linkfix's flags; the final image is
 # scratch with a nonroot user, the builder's CA certificates and /tmp.
 
-ARG GO_IMAGE=golang:1.26-bookworm
+ARG GO_IMAGE=golang:1.26
 
 FROM ${GO_IMAGE} AS build
 ARG ROLE=executor

@@ -44,7 +44,9 @@ func TestImages(t *testing.T) {
 		t.Fatalf("make images needs make: %v", err)
 	}
 	dir := t.TempDir()
-	cmd := exec.Command("make", "-C", "../..", "images", "IMAGES_DIR="+dir)
+	// The names and platform checked below, whatever the environment says.
+	cmd := exec.Command("make", "-C", "../..", "images", "IMAGES_DIR="+dir,
+		"IMAGE_REPO=weft", "IMAGE_TAG=latest", "IMAGE_PLATFORM=linux/amd64")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
