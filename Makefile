@@ -6,7 +6,7 @@ PKGS  ?= ./...
 # kept out of weft's module).
 NESTED = knative/validate
 
-.PHONY: functions proto deploy-pulsar-functions undeploy-pulsar-functions help demo dev test test-short vet fmt bench bench-load bench-binaries bench-knative bench-all build fuzz test-all services-up services-down services-status chaos chaos-short chaos-load
+.PHONY: functions proto deploy-pulsar-functions undeploy-pulsar-functions help demo dev test test-short vet fmt bench bench-load bench-binaries bench-knative bench-all build fuzz test-all services-up services-down services-status chaos chaos-short chaos-load images
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -137,3 +137,31 @@ bench-knative: services-up ## the state engine in Knative mode per storage (requ
 bench-all: services-up ## every benchmark, on every transport × storage combination
 	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env) && eval "$$env_out" && \
 		$(GO) test -run=NONE -bench=. -benchtime=1x -count=1 -timeout 240m ./bench
+
+# The role images, built by ko with no Docker daemon and nothing pulled:
+# one image per role binary, with the profile of .ko.yaml (Pulsar,
+# PostgreSQL, Redis, Knative), static, stripped and linked with
+# cmd/weft-linkfix's fix like `make functions`, on a base that
+# scripts/baseimage writes into ko's cache (the nonroot user 65532, this
+# machine's CA certificates, /tmp). They land in IMAGES_DIR/weft-images.tar
+# as IMAGE_REPO/<role>:IMAGE_TAG, for `docker load -i`, `podman load -i` or
+# `crane push`. KO_VERSION pins ko, which go run builds.
+KO_VERSION     ?= v0.19.1
+IMAGES_DIR     ?= bin/images
+IMAGE_REPO     ?= weft
+IMAGE_TAG      ?= latest
+IMAGE_PLATFORM ?= linux/amd64
+
+images: ## build the four role images with ko into IMAGES_DIR (bin/images)/weft-images.tar: no Docker, no registry
+	@mkdir -p $(IMAGES_DIR)
+	@set -e; dir=$$(cd $(IMAGES_DIR) && pwd); \
+	flags=$$($(GO) run ./cmd/weft-linkfix -dir $$dir/.linkfix); \
+	case "$$flags" in ""|-modfile=*) ;; *) echo "images: unexpected weft-linkfix flags: $$flags" >&2; exit 1 ;; esac; \
+	base=$$($(GO) run ./scripts/baseimage -kocache $$dir/.kocache -platform $(IMAGE_PLATFORM)); \
+	rev=$$(git rev-parse HEAD 2>/dev/null || echo unknown); \
+	KOCACHE=$$dir/.kocache KO_DEFAULTBASEIMAGE=$$base KO_DOCKER_REPO=$(IMAGE_REPO) LINKFIX_MODFILE=$${flags#-modfile=} \
+	$(GO) run github.com/google/ko@$(KO_VERSION) build --base-import-paths --push=false --sbom=none \
+		--platform=$(IMAGE_PLATFORM) --tags=$(IMAGE_TAG) --image-user=65532 \
+		--image-label=org.opencontainers.image.title=weft,org.opencontainers.image.source=https://github.com/weftio/weft,org.opencontainers.image.revision=$$rev \
+		--tarball=$$dir/weft-images.tar $(addprefix ./functions/,$(ROLES)); \
+	printf '%s: %s bytes\n' $(IMAGES_DIR)/weft-images.tar $$(stat -c %s $$dir/weft-images.tar)
