@@ -3,10 +3,11 @@ SHELL := /bin/bash
 GO    ?= go
 PKGS  ?= ./...
 # Modules of their own (tests that need Knative's and Kubernetes' Go types,
-# kept out of weft's module).
+# kept out of weft's module). They replace weft by this tree, so a change
+# to go.mod needs `make tidy`.
 NESTED = knative/validate
 
-.PHONY: functions proto deploy-pulsar-functions undeploy-pulsar-functions help demo dev test test-short vet fmt bench bench-load bench-binaries bench-knative bench-all build fuzz test-all services-up services-down services-status chaos chaos-short chaos-load images
+.PHONY: functions proto deploy-pulsar-functions undeploy-pulsar-functions help demo dev test test-short vet fmt bench bench-load bench-binaries bench-knative bench-all build tidy fuzz test-all services-up services-down services-status chaos chaos-short chaos-load images
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -51,6 +52,10 @@ deploy-pulsar-functions: functions ## build the role binaries and deploy them as
 
 undeploy-pulsar-functions: ## delete the Pulsar Functions deploy-pulsar-functions made
 	$(GO) run ./cmd/weft undeploy pulsar-functions $(UNDEPLOY_FLAGS)
+
+tidy: ## go mod tidy in weft's module and in the nested ones
+	$(GO) mod tidy
+	@for m in $(NESTED); do (cd $$m && $(GO) mod tidy) || exit 1; done
 
 vet: ## gofmt check and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
