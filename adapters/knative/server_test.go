@@ -25,6 +25,7 @@ import (
 	"github.com/weftio/weft/transport"
 	ktransport "github.com/weftio/weft/transport/knative"
 	"github.com/weftio/weft/transport/knative/knativetest"
+	memtransport "github.com/weftio/weft/transport/memory"
 )
 
 const waitTimeout = 10 * time.Second
@@ -455,5 +456,46 @@ func TestProbesAndDrain(t *testing.T) {
 		r.ran <- err // for the cleanup
 	case <-time.After(waitTimeout):
 		t.Fatal("Run did not return once the request in flight finished")
+	}
+}
+
+// TestOutputsToTheConfiguredTransport: with a transport other than the
+// Knative one (a broker of the deployment's), the events come in over
+// HTTP and the outputs go to that transport.
+func TestOutputsToTheConfiguredTransport(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	tr := memtransport.New()
+	defer tr.Close()
+	outs, err := tr.Subscribe(ctx, "task-executor:S", transport.SubscribeOptions{Group: "executor"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := &fakeFn{topic: "workflow-engine:W", handle: func(_ context.Context, in core.Envelope) (functions.Result, error) {
+		return functions.Result{Outputs: []core.Envelope{envelope("task-executor:S", "out-"+in.ID)}}, nil
+	}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := knative.New(knative.Config{Functions: []functions.Function{fn}, Transport: tr, Listener: ln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	<-srv.Ready()
+	r := &rig{t: t, url: "http://" + ln.Addr().String()}
+	if code, body, _ := r.postBinary(envelope(fn.topic, "in-1")); code != http.StatusOK {
+		t.Fatalf("HTTP %d %s", code, body)
+	}
+	d, err := outs.Receive(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env, err := core.DecodeEnvelope(d.Body()); err != nil || env.ID != "out-in-1" {
+		t.Errorf("output on the transport: %v %v", env.ID, err)
 	}
 }
