@@ -1,6 +1,7 @@
 package lambda
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -193,6 +194,9 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return h.activeMQ(ctx, payload)
 	case len(p.SpecVersion) > 0:
 		return h.cloudEvent(ctx, payload)
+	case bytes.Equal(bytes.TrimSpace(p.Records), []byte("[]")):
+		// No record at all (Lambda never sends that; a warm-up ping may).
+		return []byte(`{"batchItemFailures":[]}`), nil
 	case recs != "":
 		return nil, fmt.Errorf("lambda: records of event source %q are not handled (SQS, Kafka, Amazon MQ and CloudEvents are)", recs)
 	case p.EventSource != "":

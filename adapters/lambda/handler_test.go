@@ -563,6 +563,9 @@ func TestCloudEvent(t *testing.T) {
 func TestBadPayloads(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, func(c *lambda.Config) { c.MaxPayload = 1 << 10 })
+	if out, err := r.h.Invoke(context.Background(), []byte(`{"Records":[]}`)); err != nil || string(out) != `{"batchItemFailures":[]}` {
+		t.Errorf("an event without records: %s, %v", out, err)
+	}
 	for payload, want := range map[string]string{
 		`[1,2]`:                                   "no JSON object",
 		`{"hello":"world"}`:                       "no SQS, Kafka or Amazon MQ event and no CloudEvent",

@@ -61,7 +61,7 @@ type Running struct {
 var runtimePackages = map[string]string{
 	config.RuntimePulsarFunctions: "github.com/weftio/weft/app/pulsarfunctions",
 	config.RuntimeKnative:         "github.com/weftio/weft/app/knative",
-	config.RuntimeLambda:          "(not available yet)",
+	config.RuntimeLambda:          "github.com/weftio/weft/app/lambda",
 }
 
 var (

@@ -44,6 +44,7 @@ func Settings(t testing.TB, st, tr, ns string) map[string]string {
 	switch tr {
 	case "memory":
 	case "knative": // the sink is the test's Broker
+	case "sqs": // the endpoint is the test's (WEFT_TEST_SQS_ENDPOINT)
 	case "pulsar":
 		env["WEFT_PULSAR_URL"] = URL(t, PulsarURL)
 		env["WEFT_PULSAR_ADMIN_URL"] = URL(t, PulsarAdminURL)

@@ -1,4 +1,6 @@
-// Package esm plays Lambda's SQS event source mapping for the tests: it
+// Package lambdatest runs role binaries as Lambda functions for the tests
+// and benchmarks: Emulator runs one under the Runtime Interface Emulator,
+// and Mapping plays Lambda's SQS event source mapping for the tests: it
 // polls a queue, hands batches to a function as SQS events, and deletes
 // what the function's partial batch response does not report as failed.
 // Like Lambda's: it collects a batch up to its size or its batching
@@ -7,7 +9,7 @@
 // come back after the visibility the function set for them (or the
 // queue's); a FIFO queue gives one batch of a message group at a time; the
 // queue's redrive policy moves a message received too often.
-package esm
+package lambdatest
 
 import (
 	"context"
@@ -141,7 +143,7 @@ func (m *Mapping) invoke(ctx context.Context, batch []types.Message) {
 	if err != nil {
 		m.Stats.Errors.Add(1)
 		if m.Logf != nil && ctx.Err() == nil {
-			m.Logf("esm %s: invocation failed, the batch of %d comes back: %v", m.QueueName, len(batch), err)
+			m.Logf("mapping %s: invocation failed, the batch of %d comes back: %v", m.QueueName, len(batch), err)
 		}
 		return
 	}
@@ -163,7 +165,7 @@ func (m *Mapping) invoke(ctx context.Context, batch []types.Message) {
 			err = errors.New(aws.ToString(out.Failed[0].Message))
 		}
 		if err != nil && m.Logf != nil {
-			m.Logf("esm %s: delete: %v", m.QueueName, err)
+			m.Logf("mapping %s: delete: %v", m.QueueName, err)
 		}
 		entries = entries[n:]
 	}
