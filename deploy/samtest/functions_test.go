@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"os/exec"
 	"slices"
 	"sort"
@@ -255,6 +256,22 @@ func TestMakeTargets(t *testing.T) {
 	for _, r := range roles {
 		if want := "GOARCH=amd64 CGO_ENABLED=0"; !strings.Contains(out, want) || !strings.Contains(out, "-o bin/lambda/"+r.name+"/bootstrap ./functions/"+r.name) {
 			t.Errorf("make lambda does not build bin/lambda/%s/bootstrap for amd64:\n%s", r.name, out)
+		}
+	}
+}
+
+// TestSamConfig: plain sam build and sam deploy work on the template: they
+// expand its loops, build in the repository and may create its roles.
+func TestSamConfig(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../samconfig.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"[default.global.parameters]\n", "\nlanguage_extensions = true\n", "[default.build.parameters]\n",
+		"\nbuild_in_source = true\n", `capabilities = "CAPABILITY_IAM CAPABILITY_AUTO_EXPAND"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("samconfig.toml lacks %q", want)
 		}
 	}
 }

@@ -181,3 +181,21 @@ func TestVisibilityTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestResourceCount: the stack's size is what lambda/README.md says, 12 +
+// 24 per workflow + 12 per service, and 3 + 4 + 4 more with events,
+// against CloudFormation's 500.
+func TestResourceCount(t *testing.T) {
+	t.Parallel()
+	for _, sc := range scenarios {
+		s := newStack(t, sc.override)
+		w, sv := len(s.params["Workflows"].([]string)), len(s.params["Services"].([]string))
+		want := 12 + 24*w + 12*sv
+		if s.param("EventsSink") != "" {
+			want += 3 + 4*w + 4*sv
+		}
+		if len(s.resources) != want || want > 500 {
+			t.Errorf("%s: %d resources, want %d (at most 500)", sc.name, len(s.resources), want)
+		}
+	}
+}
