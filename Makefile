@@ -7,7 +7,7 @@ PKGS  ?= ./...
 # to go.mod needs `make tidy`.
 NESTED = knative/validate
 
-.PHONY: functions proto deploy-pulsar-functions undeploy-pulsar-functions help demo dev test test-short vet fmt bench bench-load bench-binaries bench-knative bench-all build tidy fuzz test-all services-up services-down services-status chaos chaos-short chaos-load images
+.PHONY: functions lambda lint-template build-StateEngineFunction build-ExecutorFunction build-TagEngineFunction build-EventListenerFunction proto deploy-pulsar-functions undeploy-pulsar-functions help demo dev test test-short vet fmt bench bench-load bench-binaries bench-knative bench-all build tidy fuzz test-all services-up services-down services-status chaos chaos-short chaos-load images
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -41,6 +41,41 @@ functions: ## build the four role binaries into bin/ (DRIVERS="pulsar postgres" 
 		printf '%-16s %s bytes\n' $(FUNCTIONS_DIR)/$$r $$(stat -c %s $(FUNCTIONS_DIR)/$$r); \
 	done
 
+# The role binaries for AWS Lambda (template.yaml, lambda/README.md): each
+# is a bootstrap for the provided.al2023 runtime, linking the SQS
+# transport, the Lambda runtime and the storages LAMBDA_STORAGE_TAGS names
+# (built without aws-lambda-go's legacy RPC mode). `make lambda` builds the
+# four into LAMBDA_DIR/<role>/bootstrap for this machine's architecture
+# (GOARCH=arm64 for the template's); `sam build` runs the build-<LogicalId>
+# targets, which write ARTIFACTS_DIR/bootstrap for arm64.
+LAMBDA_STORAGE_TAGS ?= weft_postgres weft_redis weft_mysql
+LAMBDA_TAGS          = lambda.norpc weft_custom weft_sqs weft_lambda $(LAMBDA_STORAGE_TAGS)
+LAMBDA_DIR          ?= bin/lambda
+LAMBDA_GOARCH        = $(if $(GOARCH),$(GOARCH),$(shell $(GO) env GOARCH))
+
+# $(call lambda-build,role,goarch,output) is one shell command. The
+# linkfix folder is the role's own, for `sam build --parallel`.
+lambda-build = mkdir -p $(dir $(3)) && \
+	flags=$$($(GO) run ./cmd/weft-linkfix -dir bin/.linkfix-lambda/$(1)) && \
+	GOOS=linux GOARCH=$(2) CGO_ENABLED=0 $(GO) build $$flags -trimpath -ldflags='-s -w' -tags '$(LAMBDA_TAGS)' -o $(3) ./functions/$(1) && \
+	printf '%-40s %s bytes\n' $(3) $$(stat -c %s $(3))
+sam-artifacts = $(if $(ARTIFACTS_DIR),$(ARTIFACTS_DIR),$(error ARTIFACTS_DIR is not set: sam build sets it))
+
+lambda: ## build the four role binaries for AWS Lambda into bin/lambda/<role>/bootstrap (GOARCH=arm64 for the template's)
+	@$(foreach r,$(ROLES),$(call lambda-build,$(r),$(LAMBDA_GOARCH),$(LAMBDA_DIR)/$(r)/bootstrap) && ) true
+
+build-StateEngineFunction:
+	@$(call lambda-build,state-engine,arm64,$(sam-artifacts)/bootstrap)
+build-ExecutorFunction:
+	@$(call lambda-build,executor,arm64,$(sam-artifacts)/bootstrap)
+build-TagEngineFunction:
+	@$(call lambda-build,tag-engine,arm64,$(sam-artifacts)/bootstrap)
+build-EventListenerFunction:
+	@$(call lambda-build,event-listener,arm64,$(sam-artifacts)/bootstrap)
+
+lint-template: ## check template.yaml with cfn-lint (installed once into ~/.cache/weft; make test-all runs it)
+	bash scripts/cfnlint.sh
+
 # Deploys the role binaries to the functions worker at WEFT_PULSAR_ADMIN_URL
 # with the WEFT_* settings of the environment (see `weft deploy
 # pulsar-functions -h`); DEPLOY_FLAGS (UNDEPLOY_FLAGS) adds flags, e.g. -parallelism 2.
@@ -70,6 +105,7 @@ test-all: services-up vet ## every test against real services, then the short ch
 	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env && bash scripts/secured.sh env) && eval "$$env_out" && \
 		export TEST_REQUIRE_INTEGRATION=1 && $(GO) test -race -count=1 -timeout 30m $(PKGS)
 	@for m in $(NESTED); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
+	$(MAKE) lint-template
 	$(MAKE) chaos-short
 
 # The chaos suite starts services of its own (state in WEFT_CHAOS_DIR, ports
