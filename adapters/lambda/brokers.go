@@ -2,7 +2,9 @@ package lambda
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/weftio/weft/core"
+	"github.com/weftio/weft/internal/redact"
 )
 
 // stream is one ordered run of a broker event's messages: a Kafka
@@ -73,14 +76,16 @@ func (h *Handler) streams(ctx context.Context, source string, ss []stream) ([]by
 	}
 	wg.Wait()
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("lambda: %s batch: %d handled, then: %w", source, handled, errors.Join(errs...))
+		return nil, fmt.Errorf("lambda: %s batch: %d handled, then: %s", source, handled, redact.Text(errors.Join(errs...).Error()))
 	}
 	return json.Marshal(summary{Handled: handled})
 }
 
 // streamMessage decodes one message's payload and handles it. These
-// mappings count no receives, so a failure is never taken for the last
-// attempt: their own retry settings bound the retries.
+// events count no deliveries: the failures of a message are counted here
+// (in this execution environment), and after MaxAttempts of them it is
+// dead-lettered, so a poison message does not stall its partition or
+// queue; the mapping's own retry settings bound the rest.
 func (h *Handler) streamMessage(ctx context.Context, source string, m streamMsg) (outcome, error) {
 	body, err := base64.StdEncoding.DecodeString(m.data)
 	if err != nil {
@@ -90,7 +95,13 @@ func (h *Handler) streamMessage(ctx context.Context, source string, m streamMsg)
 		}
 		return h.deadLetterOr(ctx, topic, m.key, []byte(m.data), "the payload is not base64: "+err.Error(), 1)
 	}
-	return h.handleBody(ctx, m.topic, m.key, body, 1)
+	out, err := h.handleBody(ctx, m.topic, m.key, body, h.fails.get(m.id)+1)
+	if out.settled() {
+		h.fails.forget(m.id)
+	} else if ctx.Err() == nil {
+		h.fails.add(m.id)
+	}
+	return out, err
 }
 
 // kafka handles an Amazon MSK or self-managed Kafka event: the records of
@@ -134,8 +145,11 @@ func (h *Handler) rabbitMQ(ctx context.Context, payload []byte) ([]byte, error) 
 	var ss []stream
 	for q, msgs := range ev.MessagesByQueue {
 		s := stream{name: q}
-		for i, m := range msgs {
-			sm := streamMsg{id: fmt.Sprintf("%s#%d", q, i), data: m.Data}
+		for _, m := range msgs {
+			// Without a message id, the payload's hash names it across
+			// deliveries.
+			sum := sha256.Sum256([]byte(m.Data))
+			sm := streamMsg{id: q + "#" + hex.EncodeToString(sum[:12]), data: m.Data}
 			if m.BasicProperties.MessageID != nil {
 				sm.id = *m.BasicProperties.MessageID
 			}

@@ -40,7 +40,7 @@ func (h *Handler) cloudEvent(ctx context.Context, payload []byte) ([]byte, error
 		case dead:
 			return json.Marshal(Answer{Status: "dead-lettered", Reason: err.Error()})
 		default:
-			return nil, fmt.Errorf("lambda: the envelope failed; invoke again: %w", err)
+			return nil, fmt.Errorf("lambda: the envelope failed; invoke again: %s", redact.Text(err.Error()))
 		}
 	}
 	e, err := triggers.ParseStructured(payload)

@@ -10,9 +10,13 @@
 //     batch back; in a FIFO group the first failure and every later
 //     message of its group are reported, which keeps the group's order.
 //     A failed message comes back after the backoff (its visibility is
-//     set through the SQS transport); after MaxAttempts receives, or at
-//     once for a message that can never be handled, it is written to the
-//     dead-letter topic with the reason and reported as handled.
+//     set through the SQS transport); after MaxAttempts failures of its
+//     own (receives minus those this environment did not start it in),
+//     or at once for a message that can never be handled, it is written
+//     to the dead-letter topic with the reason and reported as handled.
+//     An outage or a "not yet" never dead-letters a message: it comes
+//     again, ever more slowly (up to 15 minutes), so the queue's redrive
+//     backstop does not take it either.
 //     Messages of the transport's delay queue are forwarded to their
 //     topic once due.
 //   - Kafka (Amazon MSK, self-managed) and Amazon MQ (RabbitMQ, ActiveMQ)

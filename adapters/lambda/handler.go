@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/weftio/weft/core"
@@ -100,6 +101,13 @@ type Handler struct {
 	byTopic map[string]functions.Function
 	keyed   map[string]bool
 	txOut   *functions.TxOutlet
+	// skips counts the receives of SQS messages this environment did not
+	// start (behind a failure of their group, or at the deadline): SQS
+	// counts them as receives, but they are no failures of the message.
+	skips tally
+	// fails counts the failures of Kafka and Amazon MQ messages, whose
+	// events count no deliveries.
+	fails tally
 }
 
 // New checks cfg and builds the handler.
@@ -249,16 +257,7 @@ func (w work) late() bool {
 // topic (the topic the message names, else its envelope's).
 func (h *Handler) handleBody(ctx context.Context, topic, key string, body []byte, attempt int) (outcome, error) {
 	if fn, ok := h.byTopic[topic].(functions.RawHandler); ok {
-		err := functions.ProcessRaw(ctx, fn, body, h.cfg.Transport.Publish)
-		switch {
-		case err == nil:
-			return done, nil
-		case functions.IsPermanent(err):
-			return h.deadLetterOr(ctx, topic, key, body, err.Error(), attempt)
-		case ctx.Err() == nil && attempt >= h.cfg.MaxAttempts:
-			return h.deadLetterOr(ctx, topic, key, body, fmt.Sprintf("failed %d times: %v", attempt, err), attempt)
-		}
-		return retry, err
+		return h.settle(ctx, h.processRaw(ctx, fn, body), topic, key, body, attempt)
 	}
 	env, err := core.DecodeEnvelope(body)
 	if err != nil {
@@ -277,9 +276,7 @@ func (h *Handler) handleBody(ctx context.Context, topic, key string, body []byte
 	return h.handle(ctx, env, attempt)
 }
 
-// handle runs one decoded envelope through its function: done when
-// handled, or dead-lettered as it never can be (or has failed too often);
-// retry, with the error, when it should come again.
+// handle runs one decoded envelope through its function.
 func (h *Handler) handle(ctx context.Context, env core.Envelope, attempt int) (outcome, error) {
 	fn, ok := h.byTopic[env.Topic]
 	if !ok {
@@ -287,19 +284,31 @@ func (h *Handler) handle(ctx context.Context, env core.Envelope, attempt int) (o
 		return h.deadLetterOr(ctx, env.Topic, env.PartitionKey, body, fmt.Sprintf("no function of this Lambda function consumes %s (an event source mapping on the wrong function?)", env.Topic), attempt)
 	}
 	err := h.process(ctx, fn, env)
+	if err == nil {
+		return done, nil
+	}
+	body, _ := core.EncodeEnvelope(env)
+	return h.settle(ctx, err, env.Topic, env.PartitionKey, body, attempt)
+}
+
+// settle says what becomes of a message whose handling failed with err
+// at its attempt-th try: dead-lettered when it never can succeed, or when
+// it failed MaxAttempts times through its own fault; else to come again.
+// An outage (functions.Unavailable), a "not yet" and the invocation's
+// deadline are no fault of the message: they never dead-letter it.
+func (h *Handler) settle(ctx context.Context, err error, topic, key string, body []byte, attempt int) (outcome, error) {
+	_, notYet := functions.IsNotYet(err)
 	switch {
 	case err == nil:
 		return done, nil
 	case functions.IsPermanent(err):
-		body, _ := core.EncodeEnvelope(env)
-		return h.deadLetterOr(ctx, env.Topic, env.PartitionKey, body, err.Error(), attempt)
+		return h.deadLetterOr(ctx, topic, key, body, err.Error(), attempt)
 	case ctx.Err() != nil:
-		// Cut off by the deadline: not the message's fault, so no attempt
-		// is charged to its dead-lettering.
 		return retry, fmt.Errorf("interrupted by the invocation's deadline: %w", err)
+	case notYet || functions.IsUnavailable(err):
+		return retry, err
 	case attempt >= h.cfg.MaxAttempts:
-		body, _ := core.EncodeEnvelope(env)
-		return h.deadLetterOr(ctx, env.Topic, env.PartitionKey, body, fmt.Sprintf("failed %d times: %v", attempt, err), attempt)
+		return h.deadLetterOr(ctx, topic, key, body, fmt.Sprintf("failed %d times: %v", attempt, err), attempt)
 	}
 	return retry, err
 }
@@ -325,6 +334,18 @@ func (h *Handler) process(ctx context.Context, fn functions.Function, env core.E
 	return functions.ProcessEnvelopeTx(ctx, fn, env, h.cfg.Transport.Publish, h.txOut)
 }
 
+// processRaw runs a raw handler (the triggers' ingress), a panic turned
+// into a retryable error.
+func (h *Handler) processRaw(ctx context.Context, fn functions.RawHandler, body []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			h.log.Error("handler panicked", "role", fn.Name(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("%s: handler panicked: %v", fn.Name(), r)
+		}
+	}()
+	return functions.ProcessRaw(ctx, fn, body, h.cfg.Transport.Publish)
+}
+
 // deadLetter writes the dead-letter entry of a message received for topic.
 func (h *Handler) deadLetter(ctx context.Context, topic, key string, body []byte, reason string, attempts int) error {
 	if topic == "" {
@@ -340,4 +361,36 @@ func (h *Handler) deadLetter(ctx context.Context, topic, key string, body []byte
 	}
 	h.log.Warn("dead-lettered", "topic", topic, "dlq", dlq, "reason", redact.Text(reason))
 	return nil
+}
+
+// tally counts per message id what this execution environment saw happen
+// to it (best effort: a bounded memory, forgotten when full, and not
+// shared with the function's other instances).
+type tally struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+// tallyLimit bounds a tally's ids.
+const tallyLimit = 100_000
+
+func (t *tally) add(id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil || len(t.m) >= tallyLimit {
+		t.m = map[string]int{}
+	}
+	t.m[id]++
+}
+
+func (t *tally) get(id string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.m[id]
+}
+
+func (t *tally) forget(id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.m, id)
 }

@@ -94,10 +94,14 @@ func (h *Handler) group(w work, its []*item) {
 	for _, it := range its {
 		if stop || w.late() {
 			it.out = skipped
+			h.skips.add(it.rec.MessageID)
 			stop = true
 			continue
 		}
 		it.out, it.err = h.item(w.ctx, it)
+		if it.out.settled() {
+			h.skips.forget(it.rec.MessageID)
+		}
 		stop = !it.out.settled()
 	}
 }
@@ -118,7 +122,9 @@ func (h *Handler) item(ctx context.Context, it *item) (outcome, error) {
 		}
 		return done, nil
 	}
-	return h.handleBody(ctx, it.msg.Topic, it.msg.Key, it.msg.Body, it.msg.Attempt)
+	// The receives this environment skipped are no attempts.
+	attempt := max(1, it.msg.Attempt-h.skips.get(it.rec.MessageID))
+	return h.handleBody(ctx, it.msg.Topic, it.msg.Key, it.msg.Body, attempt)
 }
 
 // setBackoffs makes every failed message come again after its backoff,
@@ -128,7 +134,16 @@ func (h *Handler) setBackoffs(ctx context.Context, items []*item) {
 	if h.cfg.Queues == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	// Within the invocation's time: answering after its deadline would
+	// bring the whole batch back.
+	limit := 2 * time.Second
+	if deadline, ok := ctx.Deadline(); ok {
+		limit = min(limit, time.Until(deadline)-50*time.Millisecond)
+	}
+	if limit <= 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
 	defer cancel()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
@@ -141,6 +156,11 @@ func (h *Handler) setBackoffs(ctx context.Context, items []*item) {
 			after = h.cfg.Backoff(max(it.msg.Attempt, 1))
 			if d, ok := functions.IsNotYet(it.err); ok && d > 0 {
 				after = d
+			} else if functions.IsUnavailable(it.err) {
+				// An outage is not counted against the message, but
+				// SQS counts its receives towards the queue's redrive:
+				// come back more and more slowly.
+				after = outageBackoff(it.msg.Attempt)
 			}
 		}
 		sem <- struct{}{}
@@ -154,6 +174,17 @@ func (h *Handler) setBackoffs(ctx context.Context, items []*item) {
 	wg.Wait()
 }
 
+// outageBackoff doubles from 1 s up to 15 minutes: twenty receives then
+// span hours, so the queue's redrive backstop does not take good
+// messages during an outage.
+func outageBackoff(attempt int) time.Duration {
+	d := time.Second
+	for i := 1; i < attempt && d < 15*time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, 15*time.Minute)
+}
+
 // attrTopic is the message attribute naming a message's topic.
 const attrTopic = "weft-topic"
 
@@ -163,7 +194,17 @@ func (h *Handler) decode(r Record) (Message, error) {
 	if h.cfg.Queues != nil {
 		return h.cfg.Queues.Decode(r)
 	}
-	return Message{Topic: r.MessageAttributes[attrTopic], Key: r.Attributes["MessageGroupId"], Body: []byte(r.Body), Attempt: attemptOf(r)}, nil
+	m := Message{Topic: r.MessageAttributes[attrTopic], Key: r.MessageAttributes["weft-key"], Body: []byte(r.Body), Attempt: attemptOf(r)}
+	if env, err := core.DecodeEnvelope(m.Body); err == nil {
+		// (one that does not decode is dead-lettered when handled)
+		if m.Topic == "" {
+			m.Topic = env.Topic
+		}
+		if m.Key == "" {
+			m.Key = env.PartitionKey
+		}
+	}
+	return m, nil
 }
 
 // record converts an event's message.

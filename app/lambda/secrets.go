@@ -59,8 +59,8 @@ func resolveSecrets(ctx context.Context, environ []string, newFetcher func(conte
 				errs = append(errs, fmt.Errorf("%s and %s both name where %s is kept; set one", prev.from, k, name))
 				continue
 			}
-			if _, set := os.LookupEnv(name); set {
-				errs = append(errs, fmt.Errorf("%s is set, and %s names a secret for it too; set one", name, k))
+			if other := set(name, name+"_FILE"); other != "" {
+				errs = append(errs, fmt.Errorf("%s is set, and %s names a secret for it too; set one", other, k))
 				continue
 			}
 			if strings.TrimSpace(v) == "" {
@@ -102,6 +102,16 @@ func resolveSecrets(ctx context.Context, environ []string, newFetcher func(conte
 		_ = os.Unsetenv(r.from)
 	}
 	return values, nil
+}
+
+// set returns the first of the variables that is set ("" for none).
+func set(names ...string) string {
+	for _, n := range names {
+		if _, ok := os.LookupEnv(n); ok {
+			return n
+		}
+	}
+	return ""
 }
 
 // read reads one secret: a secret's string, or with "#key" the string

@@ -75,6 +75,7 @@ func TestResolveSecretsErrors(t *testing.T) {
 		{map[string]string{"WEFT_POSTGRES_URL_SECRET_ARN": "arn:text", "WEFT_POSTGRES_URL_SSM_PARAMETER": "/p"}, "both name where WEFT_POSTGRES_URL is kept"},
 		{map[string]string{"WEFT_POSTGRES_URL_SECRET_ARN": "arn:text", "WEFT_POSTGRES_URL": "postgres://x"}, "WEFT_POSTGRES_URL is set, and WEFT_POSTGRES_URL_SECRET_ARN names a secret for it too"},
 		{map[string]string{"WEFT_POSTGRES_URL_SECRET_ARN": " "}, "WEFT_POSTGRES_URL_SECRET_ARN is empty"},
+		{map[string]string{"WEFT_POSTGRES_URL_SECRET_ARN": "arn:text", "WEFT_POSTGRES_URL_FILE": "/run/pg"}, "WEFT_POSTGRES_URL_FILE is set, and WEFT_POSTGRES_URL_SECRET_ARN names a secret"},
 	} {
 		var environ []string
 		for k, v := range tc.env {
