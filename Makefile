@@ -102,7 +102,7 @@ test: vet ## quick: every test on the in-memory backends only (race detector on)
 	@for m in $(NESTED); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 
 test-all: services-up vet ## every test against real services, then the short chaos suite; what CI runs
-	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env && bash scripts/secured.sh env) && eval "$$env_out" && \
+	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env && bash scripts/secured.sh env && bash scripts/elasticmq.sh env) && eval "$$env_out" && \
 		export TEST_REQUIRE_INTEGRATION=1 && $(GO) test -race -count=1 -timeout 30m $(PKGS)
 	@for m in $(NESTED); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 	$(MAKE) lint-template
@@ -124,12 +124,14 @@ chaos-load: ## 10,000 workflows on pulsar+postgres with no fault: how many tasks
 	WEFT_CHAOS=full WEFT_CHAOS_FAULTS=none WEFT_CHAOS_WORKFLOWS=10000 WEFT_CHAOS_RACE=0 \
 		WEFT_CHAOS_COMBINATIONS=$${WEFT_CHAOS_COMBINATIONS:-pulsar+postgres} $(CHAOS_TEST) -timeout 180m
 
-services-up: ## start PostgreSQL, MariaDB, Redis and a Pulsar standalone broker on loopback, plain and secured
+services-up: ## start PostgreSQL, MariaDB, Redis, a Pulsar standalone broker (plain and secured) and ElasticMQ (SQS) on loopback
 	bash scripts/services.sh up
 	bash scripts/pulsar.sh up
 	bash scripts/secured.sh up
+	bash scripts/elasticmq.sh up
 
 services-down: ## stop the services started by services-up
+	bash scripts/elasticmq.sh down
 	bash scripts/secured.sh down
 	bash scripts/pulsar.sh down
 	bash scripts/services.sh down
@@ -138,6 +140,7 @@ services-status: ## show whether each service answers
 	bash scripts/services.sh status
 	bash scripts/pulsar.sh status
 	bash scripts/secured.sh status
+	bash scripts/elasticmq.sh status
 
 proto: ## regenerate the committed Pulsar Functions InstanceControl code (needs protoc, and protoc-gen-go and protoc-gen-connect-go as in adapters/pulsar-functions/generate.go)
 	$(GO) generate ./adapters/pulsar-functions/...
@@ -162,21 +165,21 @@ bench: ## run the embedded runtime benchmark (prints steps/s and latency percent
 LOAD_WORKFLOWS ?= 10000
 
 bench-load: services-up ## LOAD_WORKFLOWS (10000) workflows in flight on every combination, with and without a fault: re-executed tasks
-	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env) && eval "$$env_out" && \
+	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env && bash scripts/elasticmq.sh env) && eval "$$env_out" && \
 		$(GO) test -run=NONE -bench=^BenchmarkLoad$$ -benchtime=1x -count=1 -timeout 180m ./bench -args -bench.load-workflows=$(LOAD_WORKFLOWS)
 
 BINARY_STARTS ?= 5
 
 bench-binaries: services-up ## size, cold start (to ready, to first answer) and idle RSS of each role binary, per driver profile; BINARY_STARTS (5) starts each
-	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env) && eval "$$env_out" && \
+	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env && bash scripts/elasticmq.sh env) && eval "$$env_out" && \
 		$(GO) test -run=NONE -bench=^BenchmarkRoleBinaries$$ -benchtime=1x -count=1 -timeout 60m ./bench -args -bench.binary-starts=$(BINARY_STARTS)
 
 bench-knative: services-up ## the state engine in Knative mode per storage (requests/s, p50/p99), and its binary's cold start until its first answered request
-	env_out=$$(bash scripts/services.sh env) && eval "$$env_out" && \
+	env_out=$$(bash scripts/services.sh env && bash scripts/elasticmq.sh env) && eval "$$env_out" && \
 		$(GO) test -run=NONE -bench='^BenchmarkKnative' -benchtime=3000x -count=1 -timeout 30m ./bench
 
 bench-all: services-up ## every benchmark, on every transport × storage combination
-	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env) && eval "$$env_out" && \
+	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env && bash scripts/elasticmq.sh env) && eval "$$env_out" && \
 		$(GO) test -run=NONE -bench=. -benchtime=1x -count=1 -timeout 240m ./bench
 
 # The role images, built by ko with no Docker daemon and nothing pulled:

@@ -69,6 +69,7 @@ var knownDrivers = map[string]struct {
 	"pulsar":   {KindTransport, "github.com/weftio/weft/transport/pulsar"},
 	"pgqueue":  {KindTransport, "github.com/weftio/weft/transport/pgqueue"},
 	"knative":  {KindTransport, "github.com/weftio/weft/transport/knative"},
+	"sqs":      {KindTransport, "github.com/weftio/weft/transport/sqs"},
 }
 
 var (

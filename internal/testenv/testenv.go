@@ -23,6 +23,9 @@ const (
 	// broker (eval "$(scripts/pulsar.sh env)" sets both).
 	PulsarURL      = "WEFT_TEST_PULSAR_URL"       // pulsar://127.0.0.1:56650
 	PulsarAdminURL = "WEFT_TEST_PULSAR_ADMIN_URL" // http://127.0.0.1:58080
+	// SQS has no container fallback: scripts/elasticmq.sh runs ElasticMQ
+	// (eval "$(scripts/elasticmq.sh env)").
+	SQSEndpoint = "WEFT_TEST_SQS_ENDPOINT" // http://127.0.0.1:59324
 )
 
 // Environment variables of the secured test services (scripts/secured.sh:
