@@ -7,7 +7,7 @@ PKGS  ?= ./...
 # to go.mod needs `make tidy`.
 NESTED = knative/validate
 
-.PHONY: functions lambda lint-template build-StateEngineFunction build-ExecutorFunction build-TagEngineFunction build-EventListenerFunction proto deploy-pulsar-functions undeploy-pulsar-functions help demo dev test test-short vet fmt bench bench-load bench-binaries bench-knative bench-all build tidy fuzz test-all services-up services-down services-status chaos chaos-short chaos-load images
+.PHONY: functions lambda lint-template build-StateEngineFunction build-ExecutorFunction build-TagEngineFunction build-EventListenerFunction proto deploy-pulsar-functions undeploy-pulsar-functions help demo dev test test-short vet fmt bench bench-load bench-binaries bench-knative bench-lambda bench-all build tidy fuzz test-all services-up services-down services-status chaos chaos-short chaos-load images
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -31,7 +31,7 @@ build: ## build every package and the weft binary
 DRIVERS       ?= pulsar postgres redis
 FUNCTIONS_DIR ?= bin
 ROLES          = executor state-engine tag-engine event-listener
-FUNCTION_TAGS  = $(if $(filter all,$(DRIVERS)),,weft_custom $(addprefix weft_,$(DRIVERS)))
+FUNCTION_TAGS  = lambda.norpc $(if $(filter all,$(DRIVERS)),,weft_custom $(addprefix weft_,$(DRIVERS)))
 
 functions: ## build the four role binaries into bin/ (DRIVERS="pulsar postgres" to choose the backends)
 	@mkdir -p $(FUNCTIONS_DIR)
@@ -102,7 +102,7 @@ test: vet ## quick: every test on the in-memory backends only (race detector on)
 	@for m in $(NESTED); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 
 test-all: services-up vet ## every test against real services, then the short chaos suite; what CI runs
-	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env && bash scripts/secured.sh env && bash scripts/elasticmq.sh env) && eval "$$env_out" && \
+	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env && bash scripts/secured.sh env && bash scripts/elasticmq.sh env && bash scripts/rie.sh env) && eval "$$env_out" && \
 		export TEST_REQUIRE_INTEGRATION=1 && $(GO) test -race -count=1 -timeout 30m $(PKGS)
 	@for m in $(NESTED); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 	$(MAKE) lint-template
@@ -177,6 +177,10 @@ bench-binaries: services-up ## size, cold start (to ready, to first answer) and 
 bench-knative: services-up ## the state engine in Knative mode per storage (requests/s, p50/p99), and its binary's cold start until its first answered request
 	env_out=$$(bash scripts/services.sh env && bash scripts/elasticmq.sh env) && eval "$$env_out" && \
 		$(GO) test -run=NONE -bench='^BenchmarkKnative' -benchtime=3000x -count=1 -timeout 30m ./bench
+
+bench-lambda: services-up ## the role binaries under the Lambda emulator (SQS, PostgreSQL): size, init duration, first answer; executor invocations/s
+	env_out=$$(bash scripts/services.sh env && bash scripts/elasticmq.sh env && bash scripts/rie.sh env) && eval "$$env_out" && \
+		$(GO) test -run=NONE -bench='^BenchmarkLambda$$' -benchtime=300x -count=1 -timeout 30m ./bench -args -bench.binary-starts=$(BINARY_STARTS)
 
 bench-all: services-up ## every benchmark, on every transport × storage combination
 	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env && bash scripts/elasticmq.sh env) && eval "$$env_out" && \

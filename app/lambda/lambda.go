@@ -81,7 +81,7 @@ func (p platform) Keys() []string {
 // returns while it runs; if it fails, the process exits (Lambda starts
 // another).
 func (p platform) Run(ctx context.Context, r *bootstrap.Running) error {
-	h, err := adapter.New(adapter.Config{Functions: r.Functions, Transport: r.Transport, Queues: nil,
+	h, err := adapter.New(adapter.Config{Functions: r.Functions, Transport: r.Transport, Queues: queuesOf(r.Transport),
 		Triggers: r.Triggers, Concurrency: r.Config.Worker.Concurrency * len(r.Functions), Logger: r.Logger})
 	if err != nil {
 		return err

@@ -81,6 +81,7 @@ func TestRoleBinariesLetTheLinkerPruneMethods(t *testing.T) {
 		{module + "/functions/executor", "weft_custom weft_pulsar weft_postgres"},
 		{module + "/functions/event-listener", "weft_custom weft_pgqueue weft_postgres"},
 		{module + "/functions/tag-engine", ""}, // every driver
+		{module + "/functions/executor", "lambda.norpc weft_custom weft_lambda weft_postgres"},
 	} {
 		if chains := reflectMethods(t, c.pkg, c.tags, flags); len(chains) > 0 {
 			t.Errorf("%s with tags %q reaches %d functions that call methods by run-time index or name, so the linker keeps every exported method; the first: %s",

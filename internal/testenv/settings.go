@@ -3,6 +3,7 @@ package testenv
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"strings"
 	"testing"
 )
 
@@ -44,7 +45,9 @@ func Settings(t testing.TB, st, tr, ns string) map[string]string {
 	switch tr {
 	case "memory":
 	case "knative": // the sink is the test's Broker
-	case "sqs": // the endpoint is the test's (WEFT_TEST_SQS_ENDPOINT)
+	case "sqs":
+		env["WEFT_SQS_ENDPOINT"] = URL(t, SQSEndpoint)
+		env["WEFT_SQS_QUEUE_PREFIX"] = strings.ReplaceAll(ns, "_", "-") + "-"
 	case "pulsar":
 		env["WEFT_PULSAR_URL"] = URL(t, PulsarURL)
 		env["WEFT_PULSAR_ADMIN_URL"] = URL(t, PulsarAdminURL)
