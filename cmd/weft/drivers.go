@@ -10,4 +10,5 @@ import (
 	_ "github.com/weftio/weft/storage/postgres"
 	_ "github.com/weftio/weft/storage/redis"
 	_ "github.com/weftio/weft/transport/pgqueue"
+	_ "github.com/weftio/weft/transport/sqs" // Amazon SQS (the Lambda runtime is in the role binaries: make lambda)
 )
