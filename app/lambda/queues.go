@@ -31,7 +31,9 @@ func (q queues) Decode(r adapter.Record) (adapter.Message, error) {
 	return adapter.Message{Topic: m.Topic, Key: m.Key, Body: m.Body, Attempt: m.Attempt, Delayed: m.Delayed}, err
 }
 
-func (q queues) Forward(ctx context.Context, r adapter.Record) error { return q.t.Forward(ctx, incoming(r)) }
+func (q queues) Forward(ctx context.Context, r adapter.Record) error {
+	return q.t.Forward(ctx, incoming(r))
+}
 
 func (q queues) RetryAfter(ctx context.Context, queue, receipt string, after time.Duration) error {
 	return q.t.RetryAfter(ctx, queue, receipt, after)
