@@ -3,6 +3,7 @@ package sqs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -314,4 +315,36 @@ func TestStaleReceipt(t *testing.T) {
 	if err := tr.RetryAfter(context.Background(), cfg.QueueName(topic), "no-such-handle", time.Second); !errors.Is(err, transport.ErrRedelivered) {
 		t.Errorf("RetryAfter with a stale handle: %v, want ErrRedelivered", err)
 	}
+}
+
+// TestIdleBufferGivenBack: what a member received and nobody asked it for
+// goes back to SQS for the other members.
+func TestIdleBufferGivenBack(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.VisibilityTimeout = 2 * time.Second
+	tr := open(t, cfg)
+	topic := "task-executor:Hoard"
+	a := subscribe(t, tr, topic, transport.SubscribeOptions{Group: "g"})
+	var batch []core.Envelope
+	for i := range 5 {
+		batch = append(batch, envelope(topic, fmt.Sprint("m", i), ""))
+	}
+	if err := tr.Publish(context.Background(), batch...); err != nil {
+		t.Fatal(err)
+	}
+	first := receive(t, a) // its poller may hold the other four
+	b := subscribe(t, open(t, cfg), topic, transport.SubscribeOptions{Group: "g"})
+	seen := map[string]bool{}
+	for range 4 {
+		d := receive(t, b)
+		seen[string(d.Body())] = true
+		if err := d.Ack(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := first.Ack(context.Background()); err != nil {
+		t.Fatalf("Ack of the first after %d others: %v", len(seen), err)
+	}
+	nothing(t, b, 500*time.Millisecond)
 }
