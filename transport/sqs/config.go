@@ -184,3 +184,18 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// String shows the settings, the secret access key masked, so a Config
+// can be logged or printed with %v.
+func (c Config) String() string {
+	secret := ""
+	if c.SecretAccessKey != "" {
+		secret = "****"
+	}
+	return fmt.Sprintf("sqs.Config{region=%q endpoint=%q accessKeyID=%q secretAccessKey=%q queuePrefix=%q createQueues=%v visibilityTimeout=%v waitTime=%v maxMessageSize=%d redriveMaxReceives=%d delayPump=%v fifoPrefixes=%v}",
+		c.Region, redact.URL(c.Endpoint), c.AccessKeyID, secret, c.QueuePrefix, c.CreateQueues, c.VisibilityTimeout, c.WaitTime,
+		c.MaxMessageSize, c.RedriveMaxReceives, c.DelayPump, c.FifoPrefixes)
+}
+
+// GoString is String, for %#v.
+func (c Config) GoString() string { return c.String() }

@@ -24,7 +24,8 @@ type delivery struct {
 
 	// Under s.mu.
 	visibleUntil time.Time
-	lost         bool // the heartbeat found the receipt handle stale
+	readySince   time.Time // when it joined the ready list
+	lost         bool      // the heartbeat found the receipt handle stale
 
 	settled atomic.Bool
 }

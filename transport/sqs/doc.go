@@ -39,8 +39,9 @@
 // up to ten messages at a time (long polls of WaitTime), and holds what it
 // has not handed out yet hidden, as it does what it handed out and has not
 // seen settled: a heartbeat extends their visibility timeouts before they
-// run out. Close (of a subscription or of the Transport) makes all of them
-// visible again at once. A long poll is never cancelled: SQS may hand
+// run out; what no Receive asks for within half the visibility timeout goes
+// back to SQS, for the group's other members. Close (of a subscription or
+// of the Transport) makes all of them visible again at once. A long poll is never cancelled: SQS may hand
 // messages to a request whose client went away, and they would stay hidden
 // for the visibility timeout; so Close lets the poll under way end (up to
 // WaitTime) and gives back what it brings.

@@ -18,7 +18,8 @@ import (
 // A name keeps only A-Z, a-z, 0-9, '-' and '_'; when a character had to be
 // replaced (by '-'), or the name would be longer than SQS's 80 characters,
 // it is cut and "-" plus 10 hex digits of the SHA-256 of the topic are
-// appended, so that distinct topics keep distinct queues. Two more rules
+// appended, so that distinct topics keep distinct queues (as when the
+// topic's prefix holds a '_', which would make "a_b:c" meet "a:b_c"). Two more rules
 // keep the kinds of names apart, and are enforced the same way (a name that
 // breaks one is hashed):
 //
@@ -93,7 +94,8 @@ func (n namer) topicStem(topic string) string {
 	if p, e, err := core.SplitTopic(topic); err == nil {
 		sp, cp := sanitize(p)
 		se, ce := sanitize(e)
-		rest, exact = sp+"_"+se, !cp && !ce
+		// A '_' in the prefix would make "a_b:c" and "a:b_c" meet.
+		rest, exact = sp+"_"+se, !cp && !ce && !strings.Contains(p, "_")
 	} else {
 		// Not "<prefix>:<entity>": hashed always, so it cannot meet a
 		// topic that is.

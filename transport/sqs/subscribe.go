@@ -38,6 +38,10 @@ func (t *Transport) Subscribe(ctx context.Context, topic string, opts transport.
 	if opts.Backoff == nil {
 		opts.Backoff = transport.DefaultBackoff
 	}
+	if opts.MaxAttempts >= t.cfg.RedriveMaxReceives {
+		t.log.Warn("sqs: SQS moves a message to the redrive queue before the subscription's MaxAttempts dead-letters it; raise redriveMaxReceives",
+			"topic", topic, "maxAttempts", opts.MaxAttempts, "redriveMaxReceives", t.cfg.RedriveMaxReceives)
+	}
 	s := newSubscription(t, topic, ref, opts, opts.Keyed && fifo)
 	t.mu.Lock()
 	if t.closed {

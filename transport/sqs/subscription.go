@@ -222,6 +222,7 @@ func (s *subscription) add(msgs []types.Message, visibleUntil time.Time) {
 			}
 			s.lead[d.group] = d
 		}
+		d.readySince = time.Now()
 		s.ready = append(s.ready, d)
 		s.notify()
 		s.mu.Unlock()
@@ -307,6 +308,7 @@ func (s *subscription) next(d *delivery, done bool) {
 		delete(s.released, d.msgID)
 		if len(queue) > 0 {
 			s.lead[d.group] = queue[0]
+			queue[0].readySince = time.Now()
 			s.ready = append(s.ready, queue[0])
 			if len(queue) > 1 {
 				s.behind[d.group] = queue[1:]
@@ -362,6 +364,49 @@ func (s *subscription) releaseAt(d *delivery, at time.Time) {
 	s.timers[tm] = struct{}{}
 }
 
+// idle takes out of the buffer, and returns the receipt handles of, the
+// deliveries that have been ready for longer than after while no Receive
+// asked for them (with those of their groups behind them): they go back
+// to SQS for the group's other members rather than wait for this one.
+func (s *subscription) idle(now time.Time, after time.Duration) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.waiting > 0 || len(s.ready) == 0 {
+		return nil
+	}
+	var (
+		keep     []*delivery
+		receipts []string
+	)
+	if len(s.released) >= maxReleased {
+		s.released = map[string]int{}
+	}
+	giveBack := func(d *delivery) {
+		delete(s.held, d)
+		s.released[d.msgID]++
+		receipts = append(receipts, d.receipt)
+	}
+	for _, d := range s.ready {
+		if now.Sub(d.readySince) < after {
+			keep = append(keep, d)
+			continue
+		}
+		giveBack(d)
+		if s.lanes {
+			for _, b := range s.behind[d.group] {
+				giveBack(b)
+			}
+			delete(s.behind, d.group)
+			delete(s.lead, d.group)
+		}
+	}
+	if len(receipts) > 0 {
+		s.ready = keep
+		s.notify()
+	}
+	return receipts
+}
+
 // heartbeat extends the visibility timeout of what the subscription holds
 // before it runs out, so a slow handler does not see its message handed
 // to another member.
@@ -376,6 +421,9 @@ func (s *subscription) heartbeat() {
 		case <-tick.C:
 		}
 		now := time.Now()
+		if idle := s.idle(now, vt/2); len(idle) > 0 {
+			s.t.setVisibility(context.Background(), s.q, idle, 0)
+		}
 		var (
 			due      []*delivery
 			receipts []string
