@@ -230,8 +230,9 @@ func (o outcome) settled() bool { return o == done || o == dead }
 // work bounds the handling of one invocation: a start-by instant and the
 // context the handlers run in.
 type work struct {
-	ctx     context.Context
-	startBy time.Time // zero: no deadline
+	ctx      context.Context
+	startBy  time.Time // zero: no deadline
+	answerBy time.Time // the last of the margin, kept for the answer; zero: no deadline
 }
 
 // bound derives the invocation's work bounds from its context.
@@ -242,10 +243,12 @@ func (h *Handler) bound(ctx context.Context) (work, context.CancelFunc) {
 		return work{ctx: c}, cancel
 	}
 	margin := min(h.cfg.Margin, time.Until(deadline)/5)
-	// Handlers get all but a sliver of the margin: they are cut off only
-	// if one started just before the start-by instant runs over it.
-	c, cancel := context.WithDeadline(ctx, deadline.Add(-margin/4))
-	return work{ctx: c, startBy: deadline.Add(-margin)}, cancel
+	// Handlers get half the margin: they are cut off only if one started
+	// just before the start-by instant runs over it. The second half is
+	// for setting the failed messages' backoffs and for the answer, whose
+	// last quarter is left to a loaded machine's scheduling.
+	c, cancel := context.WithDeadline(ctx, deadline.Add(-margin/2))
+	return work{ctx: c, startBy: deadline.Add(-margin), answerBy: deadline.Add(-margin / 4)}, cancel
 }
 
 // late reports whether no more work may start.

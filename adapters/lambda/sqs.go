@@ -80,7 +80,7 @@ func (h *Handler) sqs(ctx context.Context, payload []byte) ([]byte, error) {
 			skipped++
 		}
 	}
-	h.setBackoffs(ctx, items)
+	h.setBackoffs(ctx, w, items)
 	if retried+skipped > 0 {
 		h.log.Info("batch handled in part", "messages", len(items), "failed", retried, "not started", skipped)
 	}
@@ -130,15 +130,15 @@ func (h *Handler) item(ctx context.Context, it *item) (outcome, error) {
 // setBackoffs makes every failed message come again after its backoff,
 // and the ones not started at once. A failure here only delays them to
 // the queue's visibility timeout.
-func (h *Handler) setBackoffs(ctx context.Context, items []*item) {
+func (h *Handler) setBackoffs(ctx context.Context, w work, items []*item) {
 	if h.cfg.Queues == nil {
 		return
 	}
 	// Within the invocation's time: answering after its deadline would
 	// bring the whole batch back.
 	limit := 2 * time.Second
-	if deadline, ok := ctx.Deadline(); ok {
-		limit = min(limit, time.Until(deadline)-50*time.Millisecond)
+	if !w.answerBy.IsZero() {
+		limit = min(limit, time.Until(w.answerBy))
 	}
 	if limit <= 0 {
 		return

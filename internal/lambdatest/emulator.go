@@ -3,6 +3,7 @@ package lambdatest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -28,7 +30,15 @@ type Emulator struct {
 	mu      sync.Mutex // the emulator runs one invocation at a time
 	client  *http.Client
 	stopped bool
+	// timeouts counts the invocations the emulator ended at the
+	// function's timeout.
+	timeouts atomic.Int64
 }
+
+// ErrTimedOut is the error of an invocation that ran into the function's
+// timeout: Lambda then fails the whole batch, which comes back after the
+// queue's visibility timeout.
+var ErrTimedOut = errors.New("the invocation timed out")
 
 // output collects the emulator's and the function's lines.
 type output struct {
@@ -138,6 +148,12 @@ func (e *Emulator) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The emulator answers a timeout with 200 and a plain-text body (and
+	// logs no line of it).
+	if resp.StatusCode == http.StatusOK && bytes.HasPrefix(body, []byte("Task timed out")) {
+		e.timeouts.Add(1)
+		return nil, fmt.Errorf("%s: %w: %s", e.Name, ErrTimedOut, body)
+	}
 	if resp.StatusCode != http.StatusOK || bytes.Contains(body, []byte(`"errorMessage"`)) || resp.Header.Get("X-Amz-Function-Error") != "" {
 		return nil, fmt.Errorf("%s: HTTP %d: %s", e.Name, resp.StatusCode, body)
 	}
@@ -172,10 +188,9 @@ func (e *Emulator) InitDuration() (time.Duration, bool) {
 	}
 }
 
-// TimedOut reports whether an invocation ran into the function's timeout.
-func (e *Emulator) TimedOut() bool {
-	return bytes.Contains([]byte(e.Output()), []byte("Task timed out"))
-}
+// Timeouts is the number of invocations that ran into the function's
+// timeout.
+func (e *Emulator) Timeouts() int64 { return e.timeouts.Load() }
 
 // Tail is the last n lines of s.
 func Tail(s string, n int) string {

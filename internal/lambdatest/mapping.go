@@ -52,7 +52,8 @@ type Stats struct {
 	Invocations atomic.Int64
 	Messages    atomic.Int64
 	Failed      atomic.Int64 // reported in batchItemFailures
-	Errors      atomic.Int64 // invocations that failed as a whole
+	Errors      atomic.Int64 // invocations that failed as a whole, but for timeouts
+	TimedOut    atomic.Int64 // invocations that ran into the function's timeout
 }
 
 // Run polls until ctx ends.
@@ -141,7 +142,11 @@ func (m *Mapping) invoke(ctx context.Context, batch []types.Message) {
 		err = json.Unmarshal(answer, &resp)
 	}
 	if err != nil {
-		m.Stats.Errors.Add(1)
+		if errors.Is(err, ErrTimedOut) {
+			m.Stats.TimedOut.Add(1)
+		} else {
+			m.Stats.Errors.Add(1)
+		}
 		if m.Logf != nil && ctx.Err() == nil {
 			m.Logf("mapping %s: invocation failed, the batch of %d comes back: %v", m.QueueName, len(batch), err)
 		}
