@@ -97,6 +97,11 @@ vet: ## gofmt check and go vet
 	$(GO) vet $(PKGS)
 	@for m in $(NESTED); do (cd $$m && $(GO) vet ./...) || exit 1; done
 
+# The tests check core's in-memory shortcuts (kept encodings, the command
+# index, kept step evaluations) against the plain computations; the
+# benchmarks do not.
+test test-all test-short chaos chaos-short fuzz: export WEFT_TEST_CORE_VERIFY := 1
+
 test: vet ## quick: every test on the in-memory backends only (race detector on)
 	$(GO) test -race -count=1 $(PKGS)
 	@for m in $(NESTED); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done

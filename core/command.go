@@ -77,6 +77,8 @@ type Command struct {
 	// history means ongoing. For a receive command every entry is one
 	// received signal (ReturnIndex 0, 1, ...).
 	Statuses []Status `json:"statuses,omitempty"`
+
+	enc encoded // the command as EncodeState last wrote it; not stored
 }
 
 // SignalFilter keeps only some signals of a reception. It has two parts,

@@ -3,7 +3,6 @@ package core
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 )
@@ -276,7 +275,7 @@ func (e *engine) resumeDecidedStep() bool {
 		if st == nil {
 			continue
 		}
-		o := st.Node.Eval(m.lookup(e.s), math.MaxInt64)
+		o := e.evalCurrent(m, st)
 		if !stepEnds(st, o) {
 			continue
 		}

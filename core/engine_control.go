@@ -127,6 +127,7 @@ func (e *engine) retryTasks(m *RetryTasks, instant time.Time) {
 			}
 			c.RetrySeq++
 			c.Statuses = append(c.Statuses, Status{State: StateOngoing, Index: e.next()})
+			e.touch(c)
 			et := e.executeTask(run, c)
 			e.emit(et)
 			if t, ok := et.Msg.(*ExecuteTask); ok {

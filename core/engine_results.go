@@ -51,6 +51,7 @@ func (e *engine) commandResult(m *CommandResult, instant time.Time) {
 		st.Error = e.commandError(c, st.State)
 	}
 	c.Statuses = append(c.Statuses, st)
+	e.touch(c)
 }
 
 // commandError builds the error a workflow sees for a command that ended
@@ -96,6 +97,7 @@ func (e *engine) sendSignal(m *SendSignal, instant time.Time) {
 			continue
 		}
 		c.Statuses = append(c.Statuses, Status{State: StateCompleted, Index: e.next(), Value: m.Data, ReturnIndex: ch.Count, SignalID: m.SignalID})
+		e.touch(c)
 		if m.SignalID != "" {
 			s.SignalIDs = append(s.SignalIDs, m.SignalID)
 			if len(s.SignalIDs) > MaxRememberedSignals {

@@ -61,8 +61,8 @@ func DecodePage(b []byte) (*HistoryPage, error) {
 // settled reports whether command c of run can no longer change and no
 // step of the run waits for it: its status is final, and for a reception,
 // its channel is closed.
-func (e *engine) settled(run *MethodRun, c *Command, waited map[string]bool) bool {
-	if waited[c.ID] || !c.Latest().State.Terminal() {
+func (e *engine) settled(run *MethodRun, c *Command) bool {
+	if (run.Current != nil && run.Current.waits(c.ID)) || !c.Latest().State.Terminal() {
 		return false
 	}
 	if c.Kind == KindReceive {
@@ -84,13 +84,18 @@ func (e *engine) settled(run *MethodRun, c *Command, waited map[string]bool) boo
 func (e *engine) archive() {
 	s := e.s
 	for _, run := range s.Methods {
-		waited := map[string]bool{}
+		// A command the current step waits for is not settled: a fan-out
+		// is not scanned at each of its completions.
+		unwaited := len(run.Commands)
 		if run.Current != nil {
-			run.Current.Node.leaves(func(id string) { waited[id] = true })
+			unwaited -= len(run.Current.waitedSet())
+		}
+		if len(run.Steps)+unwaited < ArchiveThreshold {
+			continue
 		}
 		n := len(run.Steps)
 		for _, c := range run.Commands {
-			if e.settled(run, c, waited) {
+			if e.settled(run, c) {
 				n++
 			}
 		}
@@ -100,7 +105,7 @@ func (e *engine) archive() {
 		page := &HistoryPage{V: PageSchemaVersion, WorkflowID: s.WorkflowID, MethodRunID: run.ID, Steps: run.Steps}
 		kept := make([]*Command, 0, len(run.Commands))
 		for _, c := range run.Commands {
-			if !e.settled(run, c, waited) {
+			if !e.settled(run, c) {
 				kept = append(kept, c)
 				continue
 			}

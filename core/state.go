@@ -61,6 +61,8 @@ type WorkflowState struct {
 	Ended []MethodResult `json:"ended,omitempty"`
 	// Result is set once the whole instance has ended.
 	Result *Result `json:"result,omitempty"`
+
+	changes changeLog // the commands whose statuses changed (see touch); not stored
 }
 
 // RunningTask is the one workflow task in flight.
@@ -110,6 +112,8 @@ type MethodRun struct {
 	// ArchivedSignals are the ids of the signals received by receptions
 	// moved to history pages: a late duplicate is still recognised.
 	ArchivedSignals []string `json:"archivedSignals,omitempty"`
+
+	index commandIndex // Commands by id (see Command); not stored
 }
 
 // Attached is a requester waiting for a method run it did not start.
@@ -197,20 +201,66 @@ func (s *WorkflowState) FindCommand(id string) (*MethodRun, *Command) {
 	return nil, nil
 }
 
-// Command returns the method run's command with id, or nil.
+// Command returns the method run's command with id (the first, should
+// two share it), or nil. It looks the id up in an index of Commands kept
+// beside them: a fan-out's every completion looks up each command its step
+// waits for.
 func (m *MethodRun) Command(id string) *Command {
-	for _, c := range m.Commands {
-		if c.ID == id {
-			return c
+	if len(m.Commands) <= linearLookup {
+		for _, c := range m.Commands {
+			if c.ID == id {
+				return c
+			}
+		}
+		return nil
+	}
+	m.index.update(m)
+	var found *Command
+	if i, ok := m.index.pos[id]; ok && i < len(m.Commands) && m.Commands[i].ID == id {
+		found = m.Commands[i]
+	}
+	if verifyKept {
+		for _, c := range m.Commands {
+			if c.ID == id {
+				if c != found {
+					panic(fmt.Sprintf("core: the command index of method run %s finds %p for %s, not %p", m.ID, found, id, c))
+				}
+				break
+			}
 		}
 	}
-	return nil
+	return found
 }
 
-// EncodeState serializes a state for storage.
-func EncodeState(s *WorkflowState) ([]byte, error) {
-	s.V = StateSchemaVersion
-	return json.Marshal(s)
+// linearLookup is the length up to which Command scans rather than index.
+const linearLookup = 16
+
+// commandIndex maps the ids of a method run's commands to their positions.
+// It covers Commands as they were when it was last brought up to date and
+// follows appends; any other change of the slice (commands archived to a
+// page or brought back from one) gives it another backing array or another
+// entry at its last indexed position, and a copy of the run has another
+// address: the index is then rebuilt.
+type commandIndex struct {
+	owner *MethodRun
+	pos   map[string]int
+	n     int       // Commands[:n] are indexed
+	head  **Command // &Commands[0] when indexed
+	last  *Command  // Commands[n-1] when indexed
+}
+
+func (x *commandIndex) update(m *MethodRun) {
+	cmds := m.Commands
+	fresh := x.owner == m && x.n > 0 && x.n <= len(cmds) && x.head == &cmds[0] && cmds[x.n-1] == x.last
+	if !fresh {
+		*x = commandIndex{owner: m, pos: make(map[string]int, len(cmds)), head: &cmds[0]}
+	}
+	for i := x.n; i < len(cmds); i++ {
+		if _, dup := x.pos[cmds[i].ID]; !dup {
+			x.pos[cmds[i].ID] = i
+		}
+	}
+	x.n, x.last = len(cmds), cmds[len(cmds)-1]
 }
 
 // DecodeState parses a stored state, rejecting unknown schema versions.

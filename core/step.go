@@ -148,16 +148,13 @@ func evalAnd(children []StepNode, lookup func(string) *Command, i int64) Outcome
 	fail := -1
 	var failO Outcome
 	waiting := false
-	values := make([]json.RawMessage, len(children))
 	var maxIndex int64
+	// A first pass decides; the values are gathered only once the step is
+	// completed (a fan-out's every completion evaluates its step).
 	for k, c := range children {
 		o := c.Eval(lookup, i)
 		switch {
 		case o.State == StateCompleted:
-			values[k] = o.Value
-			if len(values[k]) == 0 {
-				values[k] = json.RawMessage("null")
-			}
 			maxIndex = max(maxIndex, o.Index)
 		case o.Waiting():
 			waiting = true
@@ -173,6 +170,13 @@ func evalAnd(children []StepNode, lookup func(string) *Command, i int64) Outcome
 		return failO
 	case waiting:
 		return Outcome{State: StateOngoing, Winner: -1}
+	}
+	values := make([]json.RawMessage, len(children))
+	for k, c := range children {
+		values[k] = c.Eval(lookup, i).Value
+		if len(values[k]) == 0 {
+			values[k] = json.RawMessage("null")
+		}
 	}
 	v, _ := json.Marshal(values)
 	return Outcome{State: StateCompleted, Value: v, Winner: -1, Index: maxIndex}
@@ -192,6 +196,26 @@ type Step struct {
 	// ResumedAt is the trigger instant of the workflow task that resumed
 	// the method after this step: what Now returns after it.
 	ResumedAt time.Time `json:"resumedAt,omitzero"`
+
+	// Kept from Node, which never changes: its encoding (see EncodeState)
+	// and the commands it waits for (see waits). Not stored.
+	nodeEnc []byte
+	waited  map[string]bool
+	and     *andEval // see evalCurrent
+}
+
+// waits reports whether the step's tree waits for command id.
+func (s *Step) waits(id string) bool {
+	return s.waitedSet()[id]
+}
+
+// waitedSet is the set of the commands the step's tree waits for.
+func (s *Step) waitedSet() map[string]bool {
+	if s.waited == nil {
+		s.waited = map[string]bool{}
+		s.Node.leaves(func(id string) { s.waited[id] = true })
+	}
+	return s.waited
 }
 
 // Decided reports whether the step has an outcome.
