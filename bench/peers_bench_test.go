@@ -45,7 +45,7 @@ type peerPostgres struct {
 // round, and the medians over the rounds. Run it with -benchtime=1x
 // (make bench-peers).
 func BenchmarkPeers(b *testing.B) {
-	setups := peerSetups(b)
+	setups, w := peerSetups(b), peerWorkloadFlags()
 	bin := newPeerBinary(b)
 	for _, pg := range []*peerPostgres{{name: "fast", env: testenv.PostgresURL}, {name: "durable", env: testenv.PostgresDurableURL}} {
 		b.Run("pg="+pg.name, func(b *testing.B) {
@@ -57,7 +57,9 @@ func BenchmarkPeers(b *testing.B) {
 					b.Run("dbos", func(b *testing.B) {
 						path := bin.path(b)
 						for range b.N {
-							tab.add(round, "dbos", runPeerDBOS(b, path, pg.url))
+							f := runPeerDBOS(b, w, path, pg.url)
+							f.report(b)
+							tab.add(round, "dbos", f)
 						}
 					})
 					for _, s := range setups {
@@ -69,7 +71,9 @@ func BenchmarkPeers(b *testing.B) {
 							}()
 							defer skipLine(b, s.name(), s.vars()...)
 							for range b.N {
-								tab.add(round, s.name(), runPeerWeft(b, s, pg.url))
+								f := runPeerWeft(b, w, s, pg.url)
+								f.report(b)
+								tab.add(round, s.name(), f)
 							}
 						})
 						if !ok {
@@ -106,7 +110,7 @@ func (s peerSetup) vars() []string {
 // skipLine, deferred by a benchmark, prints a line saying that it was
 // skipped and which of vars are unset (a benchmark's SKIP line shows only
 // with -test.v).
-func skipLine(b *testing.B, what string, vars ...string) {
+func skipLine(b testing.TB, what string, vars ...string) {
 	if !b.Skipped() {
 		return
 	}
@@ -141,7 +145,7 @@ func peerSetups(b *testing.B) []peerSetup {
 // resolve reads the server's URL from the environment, skipping b (or
 // failing it when integration tests are required) when it is unset, and
 // asks the server for its durability settings.
-func (pg *peerPostgres) resolve(b *testing.B) {
+func (pg *peerPostgres) resolve(b testing.TB) {
 	if pg.env == testenv.PostgresURL {
 		pg.url = testenv.URL(b, pg.env)
 	} else if pg.url = os.Getenv(pg.env); pg.url == "" {
@@ -168,6 +172,16 @@ func (pg *peerPostgres) resolve(b *testing.B) {
 	pg.settings = strings.Join(parts, " ")
 }
 
-// peerWarmup is how many workflows run before the measured batch, as
+// peerWorkload is the size of the workload, the same on weft and DBOS.
+type peerWorkload struct {
+	workflows, inflight int // the measured batch
+	single              int // lone workflows after it
+}
+
+func peerWorkloadFlags() peerWorkload {
+	return peerWorkload{workflows: max(*peersWorkflows, 1), inflight: max(*peersInflight, 1), single: max(*peersSingle, 0)}
+}
+
+// warmup is how many workflows run before the measured batch, as
 // BenchmarkEmbeddedSequential10 warms up.
-func peerWarmup(total, inflight int) int { return min(max(inflight, total/3), total) }
+func (w peerWorkload) warmup() int { return min(max(w.inflight, w.workflows/3), w.workflows) }

@@ -20,7 +20,7 @@ type peerBinary struct {
 	err      error
 }
 
-func newPeerBinary(b *testing.B) *peerBinary {
+func newPeerBinary(b testing.TB) *peerBinary {
 	dir, err := os.MkdirTemp("", "weft-peers-")
 	if err != nil {
 		b.Fatal(err)
@@ -31,7 +31,7 @@ func newPeerBinary(b *testing.B) *peerBinary {
 
 // path builds the command once (a separate module: `go build` in its
 // directory) and returns its path; a failed build fails every caller.
-func (p *peerBinary) path(b *testing.B) string {
+func (p *peerBinary) path(b testing.TB) string {
 	if p.bin == "" && p.err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 		defer cancel()
@@ -55,21 +55,17 @@ func (p *peerBinary) path(b *testing.B) string {
 // runPeerDBOS runs the peer workload once on DBOS, in a process of its
 // own against the PostgreSQL at pgURL (passed in its environment, not on
 // its command line), and returns the figures it printed.
-func runPeerDBOS(b *testing.B, bin, pgURL string) peerFigures {
-	total, inflight := max(*peersWorkflows, 1), max(*peersInflight, 1)
+func runPeerDBOS(b testing.TB, w peerWorkload, bin, pgURL string) peerFigures {
 	ctx, cancel := context.WithTimeout(context.Background(), 31*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin,
-		"-workflows", strconv.Itoa(total), "-steps", strconv.Itoa(stepsPerWorkflow),
-		"-inflight", strconv.Itoa(inflight), "-warmup", strconv.Itoa(peerWarmup(total, inflight)),
-		"-single", strconv.Itoa(*peersSingle), "-timeout", "30m")
+		"-workflows", strconv.Itoa(w.workflows), "-steps", strconv.Itoa(stepsPerWorkflow),
+		"-inflight", strconv.Itoa(w.inflight), "-warmup", strconv.Itoa(w.warmup()),
+		"-single", strconv.Itoa(w.single), "-timeout", "30m")
 	cmd.Env = append(os.Environ(), "PEERS_POSTGRES_URL="+pgURL)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	b.ResetTimer()
-	err := cmd.Run()
-	b.StopTimer()
-	if err != nil {
+	if err := cmd.Run(); err != nil {
 		b.Fatalf("dbos: %v\n%s", err, tailOf(stderr.Bytes(), 4096))
 	}
 	f, err := parsePeerFigures(stdout.Bytes())
@@ -79,7 +75,6 @@ func runPeerDBOS(b *testing.B, bin, pgURL string) peerFigures {
 	if stderr.Len() > 0 {
 		b.Logf("dbos logged:\n%s", tailOf(stderr.Bytes(), 2048))
 	}
-	f.report(b)
 	return f
 }
 

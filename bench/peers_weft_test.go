@@ -14,8 +14,8 @@ import (
 // runPeerWeft runs the peer workload once on an embedded runtime over
 // setup s (PostgreSQL at pgURL where s uses it), in a fresh namespace
 // that it drops at the end, and returns its figures.
-func runPeerWeft(b *testing.B, s peerSetup, pgURL string) peerFigures {
-	total, inflight := max(*peersWorkflows, 1), max(*peersInflight, 1)
+func runPeerWeft(b testing.TB, w peerWorkload, s peerSetup, pgURL string) peerFigures {
+	total, inflight := w.workflows, w.inflight
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	ns := "peers_" + testenv.Suffix()
@@ -46,11 +46,10 @@ func runPeerWeft(b *testing.B, s peerSetup, pgURL string) peerFigures {
 			b.Errorf("%s: stop: %v", s.name(), err)
 		}
 	}()
-	warm := peerWarmup(total, inflight)
-	if w := h.run(ctx, warm, inflight); w.failed > 0 || w.wrong > 0 {
-		b.Fatalf("%s: warm-up: %d workflows failed, %d returned a wrong value: %v", s.name(), w.failed, w.wrong, w.firstErr)
+	warm := w.warmup()
+	if r := h.run(ctx, warm, inflight); r.failed > 0 || r.wrong > 0 {
+		b.Fatalf("%s: warm-up: %d workflows failed, %d returned a wrong value: %v", s.name(), r.failed, r.wrong, r.firstErr)
 	}
-	b.ResetTimer()
 	cpu0, cpuOK := processCPU()
 	r := h.run(ctx, total, inflight)
 	cpu1, ok := processCPU()
@@ -58,15 +57,14 @@ func runPeerWeft(b *testing.B, s peerSetup, pgURL string) peerFigures {
 		b.Fatalf("%s: %d workflows failed, %d returned a wrong value, %d steps never ran; first error: %v",
 			s.name(), r.failed, r.wrong, r.missing, r.firstErr)
 	}
-	singles := make([]time.Duration, 0, *peersSingle)
-	for range *peersSingle {
+	singles := make([]time.Duration, 0, w.single)
+	for range w.single {
 		one := h.run(ctx, 1, 1)
 		if one.failed > 0 || one.wrong > 0 {
 			b.Fatalf("%s: a lone workflow failed: %v", s.name(), one.firstErr)
 		}
 		singles = append(singles, one.wall)
 	}
-	b.StopTimer()
 	if h.warns.n.Load() > 0 {
 		b.Logf("%s: the runtime logged %v", s.name(), h.warns)
 	}
@@ -74,14 +72,12 @@ func runPeerWeft(b *testing.B, s peerSetup, pgURL string) peerFigures {
 	if cpuOK && ok {
 		cpu = cpu1 - cpu0
 	}
-	f := newPeerFigures(s.name(), total, inflight, warm, r.wall, cpu, r.intervals, r.workflows, singles)
-	f.report(b)
-	return f
+	return newPeerFigures(s.name(), total, inflight, warm, r.wall, cpu, r.intervals, r.workflows, singles)
 }
 
 // dropPeerSchemas drops the schemas a weft run created on the server at
 // url, so rounds leave nothing behind.
-func dropPeerSchemas(b *testing.B, url string, schemas []string) {
+func dropPeerSchemas(b testing.TB, url string, schemas []string) {
 	if len(schemas) == 0 {
 		return
 	}
