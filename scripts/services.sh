@@ -8,15 +8,16 @@
 #   scripts/services.sh down   [...]                         stop what `up` started from this state directory
 #   scripts/services.sh status [...]                         print whether each service answers (exit 1 if one does not)
 #   scripts/services.sh env    [...]                         print the export lines:  eval "$(scripts/services.sh env)"
-#   scripts/services.sh restart [--fast|--kill] postgres|redis ...
+#   scripts/services.sh restart [--fast|--kill] postgres|postgres-durable|redis ...
 #                               stop a server started from this state directory and start it
 #                               again on its data: --fast (default) is a clean stop (pg_ctl -m
 #                               fast, redis SHUTDOWN), --kill sends SIGKILL to the server and
 #                               every process it forked, as a crash would
 #
-# No service names means postgres, mariadb and redis (restart needs names);
-# postgres-durable, a second PostgreSQL with production durability
-# settings (below) for benchmarks, starts only when named. `up` and `down` need root (apt-get, and the
+# No service names means postgres, mariadb and redis (restart needs names,
+# postgres, postgres-durable or redis); postgres-durable, a second
+# PostgreSQL with production durability settings (below) for benchmarks,
+# starts only when named. `up` and `down` need root (apt-get, and the
 # servers run as the postgres and mysql users); systemd is not used.
 #
 # Environment:
