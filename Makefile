@@ -3,11 +3,12 @@ SHELL := /bin/bash
 GO    ?= go
 PKGS  ?= ./...
 # Modules of their own (tests that need Knative's and Kubernetes' Go types,
-# kept out of weft's module). They replace weft by this tree, so a change
+# kept out of weft's module; the DBOS command of bench-peers, so that weft
+# never depends on DBOS). The first replaces weft by this tree, so a change
 # to go.mod needs `make tidy`.
-NESTED = knative/validate
+NESTED = knative/validate bench/peers/dbos
 
-.PHONY: functions lambda lint-template build-StateEngineFunction build-ExecutorFunction build-TagEngineFunction build-EventListenerFunction proto deploy-pulsar-functions undeploy-pulsar-functions help demo dev test test-short vet fmt bench bench-load bench-binaries bench-knative bench-lambda bench-all build tidy fuzz test-all services-up services-down services-status chaos chaos-short chaos-load images
+.PHONY: functions lambda lint-template build-StateEngineFunction build-ExecutorFunction build-TagEngineFunction build-EventListenerFunction proto deploy-pulsar-functions undeploy-pulsar-functions help demo dev test test-short vet fmt bench bench-load bench-peers bench-binaries bench-knative bench-lambda bench-all build tidy fuzz test-all services-up services-down services-status chaos chaos-short chaos-load images
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -140,6 +141,7 @@ services-down: ## stop the services started by services-up
 	bash scripts/secured.sh down
 	bash scripts/pulsar.sh down
 	bash scripts/services.sh down
+	bash scripts/services.sh down postgres-durable
 
 services-status: ## show whether each service answers
 	bash scripts/services.sh status
@@ -172,6 +174,19 @@ LOAD_WORKFLOWS ?= 10000
 bench-load: services-up ## LOAD_WORKFLOWS (10000) workflows in flight on every combination, with and without a fault: re-executed tasks
 	env_out=$$(bash scripts/services.sh env && bash scripts/pulsar.sh env && bash scripts/elasticmq.sh env) && eval "$$env_out" && \
 		$(GO) test -run=NONE -bench=^BenchmarkLoad$$ -benchtime=1x -count=1 -timeout 180m ./bench -args -bench.load-workflows=$(LOAD_WORKFLOWS)
+
+# BenchmarkPeers: weft's setups (memory, pgqueue+postgres, pulsar+postgres,
+# pulsar+redis) beside DBOS Transact Go (bench/peers/dbos), PEERS_ROUNDS
+# alternating rounds of PEERS_WORKFLOWS workflows of ten steps, 100 in
+# flight, on the test PostgreSQL and on a durable one (fsync on).
+PEERS_ROUNDS    ?= 3
+PEERS_WORKFLOWS ?= 1000
+
+bench-peers: services-up ## weft beside DBOS Transact Go on the same workload, on the test and a durable PostgreSQL: steps/s, p50/p99, ratios (PEERS_ROUNDS, PEERS_WORKFLOWS)
+	bash scripts/services.sh up postgres-durable
+	env_out=$$(bash scripts/services.sh env postgres redis postgres-durable && bash scripts/pulsar.sh env) && eval "$$env_out" && \
+		$(GO) test -run=NONE -bench=^BenchmarkPeers$$ -benchtime=1x -count=1 -timeout 60m ./bench \
+			-args -bench.peers-rounds=$(PEERS_ROUNDS) -bench.peers-workflows=$(PEERS_WORKFLOWS)
 
 BINARY_STARTS ?= 5
 

@@ -79,4 +79,28 @@
 // the stopping of children on a real child process.
 //
 //	make bench-binaries
+//
+// BenchmarkPeers compares weft with DBOS Transact Go on one workload:
+// -bench.peers-workflows (default 1,000) workflows of ten sequential
+// trivial steps, -bench.peers-inflight (100) at once, after a warm-up, then
+// -bench.peers-single (11) lone workflows. Weft runs as an embedded runtime
+// (the harness above, fast path on) on each pair of -bench.peers-setups
+// (memory+memory, pgqueue+postgres, pulsar+postgres, pulsar+redis), in a
+// fresh namespace; DBOS runs in bench/peers/dbos, a module of its own
+// built once into a temporary directory and run as a subprocess, which
+// prints its figures as a JSON line. They alternate, DBOS then each weft
+// setup, for -bench.peers-rounds (3) rounds, on the test PostgreSQL
+// (pg=fast: fsync off) and on the durable one (pg=durable:
+// WEFT_TEST_POSTGRES_DURABLE_URL, fsync and full_page_writes on; from
+// `scripts/services.sh up postgres-durable`). Each pass prints a table:
+// steps/s, step p50/p99 (a step's start to the next step's start), workflow
+// p50/p99 (the starting call to the awaiting call's return), the median
+// lone workflow, process CPU per step (servers excluded), each weft figure
+// with its ratio to DBOS's in the same round, and the medians over the
+// rounds. A setup whose service URLs are unset is skipped with a line
+// naming them (failed with TEST_REQUIRE_INTEGRATION=1). TestPeersShort runs
+// a small form (20 workflows, DBOS and memory) when the test PostgreSQL is
+// set.
+//
+//	make bench-peers
 package bench

@@ -158,8 +158,9 @@ type batch struct {
 	wrong     int   // workflows that returned a wrong value
 	firstErr  error // the first error, for the report
 	intervals []time.Duration
-	missing   int // steps never recorded
-	repeated  int // steps recorded more than once
+	workflows []time.Duration // per workflow, from client.Run's call to its return
+	missing   int             // steps never recorded
+	repeated  int             // steps recorded more than once
 }
 
 // run executes total workflows with at most inflight of them running at
@@ -167,7 +168,7 @@ type batch struct {
 // loop), so the runtime always has inflight instances to work on.
 func (h *harness) run(ctx context.Context, total, inflight int) batch {
 	n := h.runs.Add(1)
-	b := batch{ids: make([]string, total)}
+	b := batch{ids: make([]string, total), workflows: make([]time.Duration, total)}
 	for i := range b.ids {
 		b.ids[i] = fmt.Sprintf("bench-%d-%d", n, i)
 		h.rec.add(b.ids[i])
@@ -188,7 +189,9 @@ func (h *harness) run(ctx context.Context, total, inflight int) batch {
 				if i >= total {
 					return
 				}
+				t0 := time.Now()
 				got, err := client.Run(ctx, c, seq, 0, client.WithID(b.ids[i]))
+				b.workflows[i] = time.Since(t0)
 				switch {
 				case err != nil:
 					failed.Add(1)

@@ -11,8 +11,6 @@ import (
 	"github.com/weftio/weft"
 	"github.com/weftio/weft/client"
 	"github.com/weftio/weft/embedded"
-	"github.com/weftio/weft/internal/bootstrap"
-	"github.com/weftio/weft/internal/config"
 	"github.com/weftio/weft/internal/testenv"
 )
 
@@ -60,25 +58,15 @@ func BenchmarkLongWorkflow(b *testing.B) {
 			}))
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 			defer cancel()
-			o := embedded.Options{}
-			if tr != "memory" {
-				env := testenv.Settings(b, st, tr, "bench_"+testenv.Suffix())
-				cfg, err := config.Load(config.Source{Lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
-				if err != nil {
-					b.Fatal(err)
-				}
-				stores, err := bootstrap.OpenStorage(ctx, cfg)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer stores.Close()
-				trans, err := bootstrap.OpenTransport(ctx, cfg, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer trans.Close()
-				o = embedded.Options{Store: stores.KeyValue, Tags: stores.KeySet, Transport: trans}
+			o, closeBackends, err := openBackends(ctx, b, st, tr, "bench_"+testenv.Suffix(), nil)
+			if err != nil {
+				b.Fatal(err)
 			}
+			defer func() {
+				if err := closeBackends(); err != nil {
+					b.Error(err)
+				}
+			}()
 			o.DisableFastPath = broker // workflow tasks through the broker, as with role binaries
 			rt, err := embedded.Start(ctx, reg, o)
 			if err != nil {

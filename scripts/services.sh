@@ -3,22 +3,27 @@
 # from the Debian packages, each its own process on 127.0.0.1 only, with its
 # data under a project-local state directory.
 #
-#   scripts/services.sh up     [postgres|mariadb|redis ...]  install if missing, start, wait, create the test user/database
+#   scripts/services.sh up     [postgres|postgres-durable|mariadb|redis ...]
+#                                                            install if missing, start, wait, create the test user/database
 #   scripts/services.sh down   [...]                         stop what `up` started from this state directory
 #   scripts/services.sh status [...]                         print whether each service answers (exit 1 if one does not)
 #   scripts/services.sh env    [...]                         print the export lines:  eval "$(scripts/services.sh env)"
-#   scripts/services.sh restart [--fast|--kill] postgres|redis ...
+#   scripts/services.sh restart [--fast|--kill] postgres|postgres-durable|redis ...
 #                               stop a server started from this state directory and start it
 #                               again on its data: --fast (default) is a clean stop (pg_ctl -m
 #                               fast, redis SHUTDOWN), --kill sends SIGKILL to the server and
 #                               every process it forked, as a crash would
 #
-# No service names means all three (restart needs names). `up` and `down` need root (apt-get, and the
+# No service names means postgres, mariadb and redis (restart needs names,
+# postgres, postgres-durable or redis); postgres-durable, a second
+# PostgreSQL with production durability settings (below) for benchmarks,
+# starts only when named. `up` and `down` need root (apt-get, and the
 # servers run as the postgres and mysql users); systemd is not used.
 #
 # Environment:
 #   WEFT_TEST_SERVICES_DIR      state directory (default: <repo>/.services)
 #   WEFT_TEST_PG_PORT           PostgreSQL port (default 55432)
+#   WEFT_TEST_PG_DURABLE_PORT   the durable PostgreSQL's port (default 55462)
 #   WEFT_TEST_MYSQL_PORT        MariaDB port    (default 53306)
 #   WEFT_TEST_REDIS_PORT        Redis port      (default 56379)
 #   WEFT_TEST_SERVICES_TIMEOUT  seconds `up` waits for each server (default 60)
@@ -29,13 +34,16 @@
 # innodb_flush_log_at_trx_commit=2, Redis with an append-only file), so the
 # chaos suite can kill them. fsync and full_page_writes stay off: they only
 # matter when the machine itself crashes, which a disposable test server
-# need not survive.
+# need not survive. postgres-durable (data in <state>/postgres-durable, URL
+# in WEFT_TEST_POSTGRES_DURABLE_URL) has them on, as in production, so that
+# benchmarks can show what a commit costs there (make bench-peers).
 #
 # The test credentials are fixed: user weft, password weft, database weft_test.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 PG_PORT=${WEFT_TEST_PG_PORT:-55432}
+PG_DURABLE_PORT=${WEFT_TEST_PG_DURABLE_PORT:-55462}
 MYSQL_PORT=${WEFT_TEST_MYSQL_PORT:-53306}
 REDIS_PORT=${WEFT_TEST_REDIS_PORT:-56379}
 TIMEOUT=${WEFT_TEST_SERVICES_TIMEOUT:-60}
@@ -50,7 +58,7 @@ unset LANGUAGE
 log() { printf 'services: %s\n' "$*" >&2; }
 die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
 
-for p in "$PG_PORT" "$MYSQL_PORT" "$REDIS_PORT" "$TIMEOUT"; do
+for p in "$PG_PORT" "$PG_DURABLE_PORT" "$MYSQL_PORT" "$REDIS_PORT" "$TIMEOUT"; do
 	[[ $p =~ ^[0-9]+$ ]] || die "ports and WEFT_TEST_SERVICES_TIMEOUT must be numbers (got '$p')"
 done
 [[ $REDIS_APPENDFSYNC == everysec || $REDIS_APPENDFSYNC == always ]] ||
@@ -85,10 +93,20 @@ else
 	fi
 fi
 
-PG_DIR=$STATE/postgres
-PG_DATA=$PG_DIR/data
-PG_LOG=$PG_DIR/postgres.log
-PG_PWFILE=$PG_DIR/superuser-password
+# pg_select postgres|postgres-durable: point the PG_* settings the
+# postgres functions below use at that instance.
+pg_select() {
+	PG_NAME=$1
+	case $1 in
+	postgres) PG_DIR=$STATE/postgres PG_FSYNC=off PG_PORT=$PG_TEST_PORT PG_PORT_VAR=WEFT_TEST_PG_PORT ;;
+	postgres-durable) PG_DIR=$STATE/postgres-durable PG_FSYNC=on PG_PORT=$PG_DURABLE_PORT PG_PORT_VAR=WEFT_TEST_PG_DURABLE_PORT ;;
+	esac
+	PG_DATA=$PG_DIR/data
+	PG_LOG=$PG_DIR/postgres.log
+	PG_PWFILE=$PG_DIR/superuser-password
+}
+PG_TEST_PORT=$PG_PORT
+pg_select postgres
 
 MY_DIR=$STATE/mariadb
 MY_DATA=$MY_DIR/data
@@ -130,7 +148,7 @@ my_client() { first_cmd mariadb mysql; }
 
 have_service_binaries() {
 	case $1 in
-	postgres) pg_bin >/dev/null ;;
+	postgres | postgres-durable) pg_bin >/dev/null ;;
 	mariadb) my_server >/dev/null && my_installdb >/dev/null && my_admin >/dev/null && my_client >/dev/null ;;
 	redis) first_cmd redis-server >/dev/null && first_cmd redis-cli >/dev/null ;;
 	esac
@@ -138,7 +156,7 @@ have_service_binaries() {
 
 package_of() {
 	case $1 in
-	postgres) echo postgresql ;;
+	postgres | postgres-durable) echo postgresql ;;
 	mariadb) echo mariadb-server ;;
 	redis) echo redis-server ;;
 	esac
@@ -222,14 +240,14 @@ pg_up() {
 	local bin
 	bin=$(pg_bin)
 	if pg_ready; then
-		log "postgres: already answering on $HOST:$PG_PORT, reusing it"
+		log "$PG_NAME: already answering on $HOST:$PG_PORT, reusing it"
 	else
-		port_open "$PG_PORT" && die "postgres: port $PG_PORT is taken by something that is not a ready PostgreSQL (set WEFT_TEST_PG_PORT)"
+		port_open "$PG_PORT" && die "$PG_NAME: port $PG_PORT is taken by something that is not a ready PostgreSQL (set $PG_PORT_VAR)"
 		mkdir -p "$PG_DIR"
 		chown postgres:postgres "$PG_DIR"
 		chmod 700 "$PG_DIR"
 		if [[ ! -s $PG_DATA/PG_VERSION ]]; then
-			log "postgres: initdb $PG_DATA"
+			log "$PG_NAME: initdb $PG_DATA"
 			rm -rf "$PG_DATA"
 			if [[ ! -s $PG_PWFILE ]]; then
 				(umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$PG_PWFILE")
@@ -238,7 +256,7 @@ pg_up() {
 			as_user postgres "$bin/initdb" -D "$PG_DATA" -U postgres --pwfile="$PG_PWFILE" \
 				--auth-local=peer --auth-host=scram-sha-256 \
 				--encoding=UTF8 --locale=C.UTF-8 --no-sync >"$PG_DIR/initdb.log" 2>&1 ||
-				{ show_log "$PG_DIR/initdb.log"; die "postgres: initdb failed; see $PG_DIR/initdb.log"; }
+				{ show_log "$PG_DIR/initdb.log"; die "$PG_NAME: initdb failed; see $PG_DIR/initdb.log"; }
 			echo "include_if_exists = 'weft.conf'" >>"$PG_DATA/postgresql.conf"
 		fi
 		# Rewritten on every start, so changed ports take effect. TCP on
@@ -246,30 +264,31 @@ pg_up() {
 		# before it is acknowledged (synchronous_commit), so it survives a
 		# kill -9 of the server; without fsync it would not survive a crash
 		# of the machine, which a disposable test server need not.
+		# postgres-durable has fsync and full_page_writes on, as production.
 		cat >"$PG_DATA/weft.conf" <<-EOF
 			# written by scripts/services.sh
 			listen_addresses = '$HOST'
 			port = $PG_PORT
 			unix_socket_directories = ''
 			max_connections = 200
-			fsync = off
+			fsync = $PG_FSYNC
 			synchronous_commit = on
-			full_page_writes = off
+			full_page_writes = $PG_FSYNC
 		EOF
 		chown postgres:postgres "$PG_DATA/weft.conf"
 		touch "$PG_LOG"
 		chown postgres:postgres "$PG_LOG"
-		log "postgres: starting on $HOST:$PG_PORT (log $PG_LOG)"
+		log "$PG_NAME: starting on $HOST:$PG_PORT (log $PG_LOG)"
 		as_user postgres setsid -w "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$TIMEOUT" start >/dev/null 2>&1 9>&- ||
-			{ show_log "$PG_LOG"; die "postgres: pg_ctl start failed; see $PG_LOG"; }
+			{ show_log "$PG_LOG"; die "$PG_NAME: pg_ctl start failed; see $PG_LOG"; }
 	fi
-	wait_ready postgres "$PG_PORT" "$PG_LOG" pg_ready
+	wait_ready "$PG_NAME" "$PG_PORT" "$PG_LOG" pg_ready
 	if pg_weft_ok; then
-		log "postgres: ready, user weft and database weft_test present"
+		log "$PG_NAME: ready, user weft and database weft_test present"
 		return 0
 	fi
-	[[ -s $PG_PWFILE ]] || die "postgres: the server on $HOST:$PG_PORT was not started from $STATE and user weft cannot log in to weft_test"
-	log "postgres: creating role weft and database weft_test"
+	[[ -s $PG_PWFILE ]] || die "$PG_NAME: the server on $HOST:$PG_PORT was not started from $STATE and user weft cannot log in to weft_test"
+	log "$PG_NAME: creating role weft and database weft_test"
 	PGPASSWORD=$(cat "$PG_PWFILE") "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$HOST" -p "$PG_PORT" -U postgres -d postgres >/dev/null <<-'EOF' ||
 		DO $$
 		BEGIN
@@ -284,19 +303,19 @@ pg_up() {
 		WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'weft_test') \gexec
 		ALTER DATABASE weft_test OWNER TO weft;
 	EOF
-		die "postgres: creating the weft role/database failed (log $PG_LOG)"
-	pg_weft_ok || die "postgres: user weft still cannot log in to weft_test"
-	log "postgres: ready"
+		die "$PG_NAME: creating the weft role/database failed (log $PG_LOG)"
+	pg_weft_ok || die "$PG_NAME: user weft still cannot log in to weft_test"
+	log "$PG_NAME: ready"
 }
 
 pg_down() {
 	if pg_ours; then
-		log "postgres: stopping ($PG_DATA)"
+		log "$PG_NAME: stopping ($PG_DATA)"
 		as_user postgres "$(pg_bin)/pg_ctl" -D "$PG_DATA" -m fast -w -t "$TIMEOUT" stop >/dev/null
 	elif pg_bin >/dev/null && pg_ready; then
-		log "postgres: the server on $HOST:$PG_PORT was not started from $STATE; leaving it"
+		log "$PG_NAME: the server on $HOST:$PG_PORT was not started from $STATE; leaving it"
 	else
-		log "postgres: not running"
+		log "$PG_NAME: not running"
 	fi
 }
 
@@ -304,10 +323,10 @@ pg_down() {
 # of the server would, and wait until they are gone. The next start runs
 # crash recovery from the WAL.
 pg_kill() {
-	pg_ours || die "postgres: no server started from $STATE is running; nothing to kill"
+	pg_ours || die "$PG_NAME: no server started from $STATE is running; nothing to kill"
 	local pid
 	pid=$(head -n 1 "$PG_DATA/postmaster.pid")
-	kill_tree "$pid" postgres "$PG_LOG"
+	kill_tree "$pid" "$PG_NAME" "$PG_LOG"
 }
 
 # ---------------------------------------------------------------- mariadb
@@ -458,7 +477,8 @@ kill_tree() {
 
 url_of() {
 	case $1 in
-	postgres) echo "WEFT_TEST_POSTGRES_URL=postgres://weft:weft@$HOST:$PG_PORT/weft_test?sslmode=disable" ;;
+	postgres) echo "WEFT_TEST_POSTGRES_URL=postgres://weft:weft@$HOST:$PG_TEST_PORT/weft_test?sslmode=disable" ;;
+	postgres-durable) echo "WEFT_TEST_POSTGRES_DURABLE_URL=postgres://weft:weft@$HOST:$PG_DURABLE_PORT/weft_test?sslmode=disable" ;;
 	mariadb) echo "WEFT_TEST_MYSQL_URL=mysql://weft:weft@$HOST:$MYSQL_PORT/weft_test" ;;
 	redis) echo "WEFT_TEST_REDIS_URL=redis://$HOST:$REDIS_PORT/0" ;;
 	esac
@@ -484,7 +504,7 @@ cmd_up() {
 	install_packages "$@"
 	for svc in "$@"; do
 		case $svc in
-		postgres) pg_up ;;
+		postgres | postgres-durable) pg_select "$svc"; pg_up ;;
 		mariadb) my_up ;;
 		redis) rd_up ;;
 		esac
@@ -498,7 +518,7 @@ cmd_down() {
 	lock_state
 	for svc in "$@"; do
 		case $svc in
-		postgres) pg_down ;;
+		postgres | postgres-durable) pg_select "$svc"; pg_down ;;
 		mariadb) my_down ;;
 		redis) rd_down ;;
 		esac
@@ -512,11 +532,16 @@ cmd_restart() {
 	lock_state
 	for svc in "$@"; do
 		case $svc:$mode in
-		postgres:fast) pg_ours || die "postgres: no server started from $STATE is running"; pg_down; pg_up ;;
-		postgres:kill) pg_kill; pg_up ;;
+		postgres:fast | postgres-durable:fast)
+			pg_select "$svc"
+			pg_ours || die "$PG_NAME: no server started from $STATE is running"
+			pg_down
+			pg_up
+			;;
+		postgres:kill | postgres-durable:kill) pg_select "$svc"; pg_kill; pg_up ;;
 		redis:fast) rd_ours || die "redis: no server started from $STATE is running"; rd_down; rd_up ;;
 		redis:kill) rd_kill; rd_up ;;
-		*) die "restart: $svc is not supported (postgres, redis)" ;;
+		*) die "restart: $svc is not supported (postgres, postgres-durable, redis)" ;;
 		esac
 	done
 }
@@ -526,7 +551,7 @@ cmd_status() {
 	for svc in "$@"; do
 		ok=
 		case $svc in
-		postgres) port=$PG_PORT; pg_bin >/dev/null && pg_ready && ok=1 ;;
+		postgres | postgres-durable) pg_select "$svc"; port=$PG_PORT; pg_bin >/dev/null && pg_ready && ok=1 ;;
 		mariadb) port=$MYSQL_PORT; my_admin >/dev/null && my_ready >/dev/null 2>&1 && ok=1 ;;
 		redis) port=$REDIS_PORT; command -v redis-cli >/dev/null && rd_ready && ok=1 ;;
 		esac
@@ -556,9 +581,10 @@ main() {
 		--fast) mode=fast ;;
 		--kill) mode=kill ;;
 		postgres | postgresql | pg) services+=(postgres) ;;
+		postgres-durable | pg-durable) services+=(postgres-durable) ;;
 		mariadb | mysql) services+=(mariadb) ;;
 		redis) services+=(redis) ;;
-		*) die "unknown service '$s' (postgres, mariadb, redis)" ;;
+		*) die "unknown service '$s' (postgres, postgres-durable, mariadb, redis)" ;;
 		esac
 	done
 	if ((${#services[@]} == 0)); then

@@ -19,6 +19,10 @@ const (
 	RedisURL    = "WEFT_TEST_REDIS_URL"    // redis://127.0.0.1:6379/0
 	PostgresURL = "WEFT_TEST_POSTGRES_URL" // postgres://weft:weft@127.0.0.1:5432/weft_test?sslmode=disable
 	MySQLURL    = "WEFT_TEST_MYSQL_URL"    // mysql://weft:weft@127.0.0.1:3306/weft_test
+	// A second PostgreSQL with fsync and full_page_writes on, as in
+	// production, for benchmarks (scripts/services.sh up postgres-durable);
+	// no container fallback.
+	PostgresDurableURL = "WEFT_TEST_POSTGRES_DURABLE_URL" // postgres://weft:weft@127.0.0.1:55462/weft_test?sslmode=disable
 	// Pulsar has no container fallback: scripts/pulsar.sh runs a standalone
 	// broker (eval "$(scripts/pulsar.sh env)" sets both).
 	PulsarURL      = "WEFT_TEST_PULSAR_URL"       // pulsar://127.0.0.1:56650
