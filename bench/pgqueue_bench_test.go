@@ -1,12 +1,15 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +22,9 @@ import (
 	"github.com/weftio/weft/internal/config"
 	"github.com/weftio/weft/internal/testenv"
 )
+
+var pgqStatements = flag.Bool("bench.pgq-statements", false,
+	"BenchmarkPgqueueWire also lists the statements run per step, by text")
 
 var pgqWorkflows = flag.Int("bench.pgq-workflows", 300,
 	"workflows run by BenchmarkPgqueueWire after its warm-up (each runs "+fmt.Sprint(stepsPerWorkflow)+" task steps)")
@@ -112,9 +118,9 @@ func BenchmarkPgqueueWire(b *testing.B) {
 	}
 	xid0, commit0 := server()
 	cpu0 := postgresCPU()
-	w0 := wire.counts()
+	w0, byText0 := wire.counts(), wire.statementCounts()
 	m := h.measure(ctx, b, total, inflight)
-	w := wire.counts().minus(w0)
+	w, byText := wire.counts().minus(w0), wire.statementCounts()
 	cpu := postgresCPU() - cpu0
 	xid1, commit1 := server()
 	steps := float64(m.steps)
@@ -126,6 +132,17 @@ func BenchmarkPgqueueWire(b *testing.B) {
 	b.Logf("pgqueue + postgres: %.0f steps/s, per step: %.2f statements, %.2f round trips, %.2f transactions (database: %.2f commits), %.2f xids, %.2f notifications, %.3f ms server CPU (%d steps)",
 		m.rate, float64(w.statements)/steps, float64(w.roundTrips)/steps, float64(w.transactions)/steps,
 		float64(commit1-commit0)/steps, float64(xid1-xid0)/steps, float64(w.notifications)/steps, ms(cpu)/steps, m.steps)
+	if *pgqStatements {
+		texts := slices.SortedFunc(maps.Keys(byText), func(x, y string) int {
+			return cmp.Compare(byText[y]-byText0[y], byText[x]-byText0[x])
+		})
+		for _, text := range texts {
+			if n := byText[text] - byText0[text]; n > 0 {
+				// To stderr: the log of a benchmark is cut at a few lines.
+				fmt.Fprintf(os.Stderr, "%6.2f/step  %.200s\n", float64(n)/steps, text)
+			}
+		}
+	}
 	if h.warns.n.Load() > 0 {
 		b.Logf("the runtime logged %v", h.warns)
 	}

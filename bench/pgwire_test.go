@@ -2,10 +2,13 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
+	"maps"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -42,6 +45,10 @@ type pgWire struct {
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
+	// byText counts statements by their text (first line), as Parse
+	// named them and Bind or Query ran them.
+	named  map[string]string
+	byText map[string]int64
 }
 
 func startPgWire(target string) (*pgWire, error) {
@@ -49,7 +56,7 @@ func startPgWire(target string) (*pgWire, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pgWire{target: target, ln: ln, conns: map[net.Conn]struct{}{}}
+	p := &pgWire{target: target, ln: ln, conns: map[net.Conn]struct{}{}, named: map[string]string{}, byText: map[string]int64{}}
 	p.wg.Go(p.serve)
 	return p, nil
 }
@@ -104,6 +111,46 @@ func (p *pgWire) pipe(c net.Conn) {
 	p.mu.Unlock()
 }
 
+// note records the statement a Parse names, or that a Bind or Query runs.
+// Unnamed statements are counted at their Parse.
+func (p *pgWire) note(typ byte, body []byte) {
+	cstr := func(b []byte) (string, []byte) {
+		i := bytes.IndexByte(b, 0)
+		if i < 0 {
+			return string(b), nil
+		}
+		return string(b[:i]), b[i+1:]
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch typ {
+	case 'P':
+		name, rest := cstr(body)
+		text, _ := cstr(rest)
+		text = strings.Join(strings.Fields(text), " ")
+		if name == "" {
+			p.byText[text]++
+		} else {
+			p.named[name] = text
+		}
+	case 'B':
+		_, rest := cstr(body)
+		if name, _ := cstr(rest); name != "" {
+			p.byText[p.named[name]]++
+		}
+	case 'Q':
+		text, _ := cstr(body)
+		p.byText[strings.Join(strings.Fields(text), " ")]++
+	}
+}
+
+// statementCounts copies the counts by statement text.
+func (p *pgWire) statementCounts() map[string]int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.byText)
+}
+
 // copy forwards src to dst message by message, counting. The client's
 // first message (the startup packet) has no type byte; every later
 // message, and every message of the server, is a type byte and a length.
@@ -148,6 +195,15 @@ func (p *pgWire) copy(dst, src net.Conn, fromClient bool) {
 			if err := w.WriteByte(b); err != nil {
 				return
 			}
+		} else if fromClient && (typ == 'P' || typ == 'B' || typ == 'Q') {
+			body := make([]byte, n)
+			if _, err := io.ReadFull(r, body); err != nil {
+				return
+			}
+			if _, err := w.Write(body); err != nil {
+				return
+			}
+			p.note(typ, body)
 		} else if _, err := io.CopyN(w, r, n); err != nil {
 			return
 		}

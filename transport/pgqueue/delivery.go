@@ -110,10 +110,10 @@ func (s *subscription) ack(ctx context.Context, d *delivery) error {
 		}
 		return err
 	}
-	// Under the key lock, in one implicit transaction: delete the head,
-	// then make the key's next message visible if it was parked.
+	// In one implicit transaction: delete the head, then, in a statement
+	// of its own (whose snapshot sees any park the delete waited for),
+	// make the key's next message visible if it was parked.
 	b := &pgx.Batch{}
-	b.Queue(t.q.lockKey, s.group.id, d.row.key, t.seed)
 	ack := b.Queue(t.q.ack, d.row.id, s.token, d.row.attempt)
 	promote := b.Queue(t.q.promote, s.group.id, d.row.key, t.channel, s.wake)
 	var acked, promoted int64
@@ -152,9 +152,6 @@ func (s *subscription) deadLetter(ctx context.Context, d *delivery, reason strin
 	t := s.t
 	b := &pgx.Batch{}
 	b.BeginTx(pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
-	if s.ordered(d) {
-		b.Queue(t.q.lockKey, s.group.id, d.row.key, t.seed)
-	}
 	var moved int64
 	b.Queue(t.q.deadLetter, d.row.id, s.token, d.row.attempt, s.group.name, reason, attempts).
 		Exec(func(tag pgconn.CommandTag) error { moved = tag.RowsAffected(); return nil })
