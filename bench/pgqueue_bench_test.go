@@ -129,9 +129,10 @@ func BenchmarkPgqueueWire(b *testing.B) {
 	b.ReportMetric(float64(w.transactions)/steps, "xacts/step")
 	b.ReportMetric(float64(xid1-xid0)/steps, "xids/step")
 	b.ReportMetric(ms(cpu)/steps, "pg-cpu-ms/step")
-	b.Logf("pgqueue + postgres: %.0f steps/s, per step: %.2f statements, %.2f round trips, %.2f transactions (database: %.2f commits), %.2f xids, %.2f notifications, %.3f ms server CPU (%d steps)",
+	b.ReportMetric(ms(m.cpu)/steps, "cpu-ms/step")
+	b.Logf("pgqueue + postgres: %.0f steps/s, per step: %.2f statements, %.2f round trips, %.2f transactions (database: %.2f commits), %.2f xids, %.2f notifications, %.3f ms server CPU, %.3f ms this process's CPU (%d steps)",
 		m.rate, float64(w.statements)/steps, float64(w.roundTrips)/steps, float64(w.transactions)/steps,
-		float64(commit1-commit0)/steps, float64(xid1-xid0)/steps, float64(w.notifications)/steps, ms(cpu)/steps, m.steps)
+		float64(commit1-commit0)/steps, float64(xid1-xid0)/steps, float64(w.notifications)/steps, ms(cpu)/steps, ms(m.cpu)/steps, m.steps)
 	if *pgqStatements {
 		texts := slices.SortedFunc(maps.Keys(byText), func(x, y string) int {
 			return cmp.Compare(byText[y]-byText0[y], byText[x]-byText0[x])

@@ -91,6 +91,12 @@
 // advisory lock per topic, which creating a new group of that topic waits
 // for; publishers never wait for each other.
 //
+// A delivery can also be acknowledged together with what its handling
+// writes last (transport.PublishAcker, transport.TxAcker): PublishAck
+// publishes envelopes and acknowledges in one implicit transaction, AckTx
+// writes both into the caller's pgx.Tx. Either costs one round trip
+// instead of two, and one commit fewer per message.
+//
 // # Limits
 //
 // PostgreSQL 12 or later is required. Transports of weft releases that
