@@ -166,8 +166,8 @@ fuzz: ## fuzz every decoder of outside input for FUZZTIME (10s) each
 		done; \
 	done
 
-bench: ## run the embedded runtime benchmark (prints steps/s and latency percentiles)
-	$(GO) test -run=NONE -bench=Embedded -benchtime=1x -count=1 ./bench
+bench: ## the embedded runtime: steps/s and latency percentiles, then cost growth (CPU per step of 10 to 10,000-step workflows, And fan-outs of 1,000 and 10,000)
+	$(GO) test -run=NONE -bench='^Benchmark(EmbeddedSequential10|CostGrowth)$$' -benchtime=1x -count=1 -timeout 60m ./bench
 
 LOAD_WORKFLOWS ?= 10000
 

@@ -2,12 +2,12 @@ package core
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
 )
 
 // EncodeState serializes a state for storage: the bytes json.Marshal
@@ -41,13 +41,8 @@ func encodeState(s *WorkflowState) (b []byte, spliced bool, err error) {
 		return b, false, err
 	}
 	// A placeholder is a list of one command, or a step node, whose id no
-	// data can hold by chance: it carries a random nonce.
-	var nonce [12]byte
-	if _, err := rand.Read(nonce[:]); err != nil {
-		b, err = json.Marshal(s)
-		return b, false, err
-	}
-	tag := hex.EncodeToString(nonce[:])
+	// data holds by chance: it carries a random tag.
+	tag := strconv.FormatUint(rand.Uint64(), 36) + strconv.FormatUint(rand.Uint64(), 36)
 	var splices []splice
 	shallow := *s
 	shallow.Methods = make([]*MethodRun, len(s.Methods))
@@ -133,9 +128,9 @@ type splice struct {
 	value func(out []byte) []byte
 }
 
-// encodeCacheFrom is the number of commands from which EncodeState keeps
-// their encodings: below, encoding them all costs less than the splice.
-const encodeCacheFrom = 64
+// encodeCacheFrom is the number of commands and step nodes from which
+// EncodeState splices kept encodings: below, encoding them all costs less.
+const encodeCacheFrom = 8
 
 // encoded is a command's kept encoding, with what it was taken of: a
 // command changes only by a new status (appended) and a retry (RetrySeq),
