@@ -31,7 +31,7 @@ func EncodeState(s *WorkflowState) ([]byte, error) {
 func encodeState(s *WorkflowState) (b []byte, spliced bool, err error) {
 	total := 0
 	for _, m := range s.Methods {
-		total += len(m.Commands)
+		total += len(m.Commands) + len(m.Steps)
 		if m.Current != nil {
 			total += m.Current.Node.size()
 		}
@@ -48,7 +48,7 @@ func encodeState(s *WorkflowState) (b []byte, spliced bool, err error) {
 	shallow.Methods = make([]*MethodRun, len(s.Methods))
 	for i, m := range s.Methods {
 		shallow.Methods[i] = m
-		if len(m.Commands) == 0 && m.Current == nil {
+		if len(m.Commands) == 0 && len(m.Steps) == 0 && m.Current == nil {
 			continue
 		}
 		mc := *m
@@ -76,6 +76,33 @@ func encodeState(s *WorkflowState) (b []byte, spliced bool, err error) {
 						out = append(out, ',')
 					}
 					out = append(out, c.enc.b...)
+				}
+				return append(out, ']')
+			}})
+		}
+		if len(m.Steps) > 0 {
+			size := 2
+			for _, st := range m.Steps {
+				b, err := st.encoding()
+				if err != nil {
+					return nil, false, err
+				}
+				size += len(b) + 1
+			}
+			id := fmt.Sprintf("weft-steps-%d-%s", i, tag)
+			mc.Steps = []*Step{{Hash: id}}
+			mark, err := json.Marshal(mc.Steps)
+			if err != nil {
+				return nil, false, err
+			}
+			steps := m.Steps
+			splices = append(splices, splice{mark: mark, size: size, value: func(out []byte) []byte {
+				out = append(out, '[')
+				for k, st := range steps {
+					if k > 0 {
+						out = append(out, ',')
+					}
+					out = append(out, st.enc.b...)
 				}
 				return append(out, ']')
 			}})
@@ -190,4 +217,25 @@ func (n StepNode) size() int {
 		k += c.size()
 	}
 	return k
+}
+
+// stepEncoded is a decided step's kept encoding, with what it was taken of
+// (a decided step does not change; these would show it if it did).
+type stepEncoded struct {
+	b          []byte
+	outcome    *Outcome
+	indexAtEnd int64
+	propsAtEnd string
+}
+
+func (s *Step) encoding() ([]byte, error) {
+	if s.enc.b != nil && s.enc.outcome == s.Outcome && s.enc.indexAtEnd == s.IndexAtEnd && s.enc.propsAtEnd == s.PropsAtEnd {
+		return s.enc.b, nil
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	s.enc = stepEncoded{b: b, outcome: s.Outcome, indexAtEnd: s.IndexAtEnd, propsAtEnd: s.PropsAtEnd}
+	return b, nil
 }

@@ -21,6 +21,10 @@ func TestEncodeStateKeptEncodings(t *testing.T) {
 			run.Commands = append(run.Commands, &Command{ID: fmt.Sprintf("c-%d-%d", r, i), Position: i, Kind: KindTask, Name: "S.m",
 				Service: "S", Method: "m", Input: json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))})
 		}
+		for i := range 20 * r {
+			o := &Outcome{State: StateCompleted, Value: json.RawMessage(fmt.Sprint(i)), Winner: -1, Index: int64(i)}
+			run.Steps = append(run.Steps, &Step{Position: i, Node: Leaf(fmt.Sprintf("c-%d-%d", r, i), 0), Outcome: o, IndexAtEnd: int64(i + 1), PropsAtEnd: "p"})
+		}
 		if r == 1 {
 			node := StepNode{Op: OpAnd}
 			for i := range 150 {
@@ -100,6 +104,9 @@ func TestEncodeStateKeptEncodings(t *testing.T) {
 			what = "the step decided"
 			if st := s.Methods[1].Current; st != nil {
 				st.Outcome = &Outcome{State: StateCompleted, Value: json.RawMessage(`[1]`), Winner: -1, Index: int64(step)}
+				st.IndexAtEnd = int64(step)
+				s.Methods[1].Steps = append(s.Methods[1].Steps, st)
+				s.Methods[1].Current = nil
 			}
 		case 6:
 			what = "a command added"

@@ -201,7 +201,8 @@ type Step struct {
 	// and the commands it waits for (see waits). Not stored.
 	nodeEnc []byte
 	waited  map[string]bool
-	and     *andEval // see evalCurrent
+	and     *andEval    // see evalCurrent
+	enc     stepEncoded // see EncodeState
 }
 
 // waits reports whether the step's tree waits for command id.
