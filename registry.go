@@ -35,6 +35,7 @@ type taskImpl struct {
 	retry     core.RetryPolicy
 	timeout   time.Duration
 	delegated bool
+	local     bool
 }
 
 type workflowImpl struct {
@@ -75,6 +76,17 @@ func WithExecutionTimeout(d time.Duration) TaskOption { return func(t *taskImpl)
 // client.FailDelegatedTask). A completion that arrives before the
 // delegation is recorded is kept until it is.
 func Delegated() TaskOption { return func(t *taskImpl) { t.delegated = true } }
+
+// Local lets the task run in the process of the workflow's state engine
+// when that process has it registered too (the embedded runtime, the dev
+// server, a worker running both roles): as soon as a workflow dispatches
+// it, it runs there and its outcome is recorded with the workflow's next
+// state write, sparing both broker hops of a step, as an in-process step
+// of a workflow library would. Its retry policy and execution timeout
+// hold; a retry goes through the broker to an executor. Meant for short
+// tasks: a crash before the state write runs the attempt again (tasks are
+// at least once anyway). A delegated task never runs so.
+func Local() TaskOption { return func(t *taskImpl) { t.local = true } }
 
 // RetryPolicy is the task retry policy; see core.RetryPolicy.
 type RetryPolicy = core.RetryPolicy

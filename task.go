@@ -40,6 +40,14 @@ type taskContext struct {
 
 func (c taskContext) Info() TaskInfo { return c.info }
 
+// RunsLocally reports whether the task service.method is registered here
+// with Local (and not Delegated): the state engine may run it in its
+// process (see functions.TaskRunner).
+func (r *Registry) RunsLocally(service, method string) bool {
+	impl := r.task(service, method)
+	return impl != nil && impl.local && !impl.delegated
+}
+
 // RunTask executes one attempt of t with the registered implementation and
 // returns its outcome and the retry policy that applies. It is the seam
 // used by executor runtimes. The error is a *core.Error with

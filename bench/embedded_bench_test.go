@@ -70,12 +70,12 @@ func (r *recorder) mark(id string, step int, at time.Time) {
 
 // registry builds the benchmark's code: a task returning n+1 that records
 // its start, and a workflow calling it stepsPerWorkflow times in a row.
-func registry(rec *recorder) *weft.Registry {
+func registry(rec *recorder, taskOpts ...weft.TaskOption) *weft.Registry {
 	reg := weft.NewRegistry()
 	weft.MustRegister(weft.RegisterTask(reg, incr, func(tc weft.TaskContext, n int) (int, error) {
 		rec.mark(tc.Info().WorkflowID, n, time.Now())
 		return n + 1, nil
-	}))
+	}, taskOpts...))
 	weft.MustRegister(weft.RegisterWorkflow(reg, seq, func(ctx weft.Context, n int) (int, error) {
 		for range stepsPerWorkflow {
 			v, err := weft.Call(ctx, incr, n)
@@ -101,11 +101,12 @@ func newHarness(ctx context.Context, fastPath bool) (*harness, error) {
 	return newHarnessWith(ctx, embedded.Options{DisableFastPath: !fastPath})
 }
 
-// newHarnessWith starts the runtime with o (its logger is replaced).
-func newHarnessWith(ctx context.Context, o embedded.Options) (*harness, error) {
+// newHarnessWith starts the runtime with o (its logger is replaced), the
+// task registered with taskOpts.
+func newHarnessWith(ctx context.Context, o embedded.Options, taskOpts ...weft.TaskOption) (*harness, error) {
 	rec, warns := newRecorder(), &warnCounter{}
 	o.Logger = slog.New(warns)
-	rt, err := embedded.Start(ctx, registry(rec), o)
+	rt, err := embedded.Start(ctx, registry(rec, taskOpts...), o)
 	if err != nil {
 		return nil, err
 	}
@@ -287,16 +288,23 @@ func BenchmarkEmbeddedSequential10(b *testing.B) {
 	for _, instances := range []int{100, 1000} {
 		for _, fast := range []bool{true, false} {
 			name := fmt.Sprintf("instances=%d/fastpath=%s", instances, map[bool]string{true: "on", false: "off"}[fast])
-			b.Run(name, func(b *testing.B) { benchSequential(b, instances, fast) })
+			b.Run(name, func(b *testing.B) { benchSequential(b, instances, fast, false) })
 		}
+		// The task registered with weft.Local: it runs in the state
+		// engine's process, its results written with the state.
+		b.Run(fmt.Sprintf("instances=%d/local-tasks", instances), func(b *testing.B) { benchSequential(b, instances, true, true) })
 	}
 }
 
-func benchSequential(b *testing.B, instances int, fast bool) {
+func benchSequential(b *testing.B, instances int, fast, local bool) {
 	total := max(*workflowsPerIter, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	h, err := newHarness(ctx, fast)
+	var taskOpts []weft.TaskOption
+	if local {
+		taskOpts = append(taskOpts, weft.Local())
+	}
+	h, err := newHarnessWith(ctx, embedded.Options{DisableFastPath: !fast}, taskOpts...)
 	if err != nil {
 		b.Fatal(err)
 	}

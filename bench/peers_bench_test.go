@@ -19,7 +19,7 @@ var (
 	peersWorkflows = flag.Int("bench.peers-workflows", 1000, "workflows of BenchmarkPeers' measured batch, per setup and round")
 	peersInflight  = flag.Int("bench.peers-inflight", 100, "workflows BenchmarkPeers keeps in flight at once")
 	peersSingle    = flag.Int("bench.peers-single", 11, "lone workflows per setup and round; the single-workflow latency is their median")
-	peersSetups    = flag.String("bench.peers-setups", "memory+memory,pgqueue+postgres,pulsar+postgres,pulsar+redis",
+	peersSetups    = flag.String("bench.peers-setups", "memory+memory,memory+memory+local,pgqueue+postgres,pgqueue+postgres+local,pulsar+postgres,pulsar+redis,pulsar+redis+local",
 		"comma-separated weft setups (transport+storage) BenchmarkPeers runs beside DBOS")
 )
 
@@ -90,9 +90,19 @@ func BenchmarkPeers(b *testing.B) {
 }
 
 // peerSetup is a weft transport+storage pair.
-type peerSetup struct{ transport, storage string }
+// peerSetup is a transport and a storage; local: the task is registered
+// with weft.Local (it runs in the state engine's process).
+type peerSetup struct {
+	transport, storage string
+	local              bool
+}
 
-func (s peerSetup) name() string { return s.transport + "+" + s.storage }
+func (s peerSetup) name() string {
+	if s.local {
+		return s.transport + "+" + s.storage + "+local"
+	}
+	return s.transport + "+" + s.storage
+}
 
 // vars are the variables naming the services s needs.
 func (s peerSetup) vars() []string {
@@ -135,9 +145,10 @@ func peerSetups(b *testing.B) []peerSetup {
 		}
 		tr, st, ok := strings.Cut(f, "+")
 		if !ok {
-			b.Fatalf("-bench.peers-setups: %q is not transport+storage", f)
+			b.Fatalf("-bench.peers-setups: %q is not transport+storage[+local]", f)
 		}
-		out = append(out, peerSetup{transport: tr, storage: st})
+		st, local := strings.CutSuffix(st, "+local")
+		out = append(out, peerSetup{transport: tr, storage: st, local: local})
 	}
 	return out
 }

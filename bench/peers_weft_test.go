@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/weftio/weft"
 	"github.com/weftio/weft/internal/testenv"
 )
 
@@ -37,7 +38,11 @@ func runPeerWeft(b testing.TB, w peerWorkload, s peerSetup, pgURL string) peerFi
 			b.Errorf("%s: close: %v", s.name(), err)
 		}
 	}()
-	h, err := newHarnessWith(ctx, o)
+	var taskOpts []weft.TaskOption
+	if s.local {
+		taskOpts = append(taskOpts, weft.Local())
+	}
+	h, err := newHarnessWith(ctx, o, taskOpts...)
 	if err != nil {
 		b.Fatalf("%s: %v", s.name(), err)
 	}

@@ -38,6 +38,13 @@ type StateEngineConfig struct {
 	// this process instead of a round trip through the broker (the fast
 	// path); the recorded results are the same. A *weft.Registry is one.
 	Local WorkflowRunner
+	// LocalTasks, when set, runs in this process the tasks it says may run
+	// here (registered with weft.Local) as soon as a transition dispatches
+	// them: their outcomes are applied with the transition and written with
+	// the state, as the executor's would be, with their retry policy and
+	// timeout; a retry goes through the broker. At most MaxLocalTaskRuns
+	// run for one input, within LocalTaskBudget. A *weft.Registry is one.
+	LocalTasks TaskRunner
 	// Source is the CloudEvents source of emitted envelopes.
 	Source string
 	// CacheSize bounds the decoded states kept between messages (default
@@ -337,16 +344,52 @@ func (e *StateEngine) apply(ctx context.Context, id string, input core.Input) (R
 // with shrink set (the state was too large to store), every one does.
 // local reports whether results were applied in this process.
 func (e *StateEngine) runLocal(ctx context.Context, tr *core.Transition, in core.Input, now time.Time, shrink *core.Error) (envs []core.Envelope, local bool, err error) {
-	pending, from, ran := tr.Outputs, in, 0
-	for len(pending) > 0 {
-		pending = e.refuseUnserved(pending, now)
+	// Each batch is the outputs of one applied input, whose envelopes
+	// take their ids from it.
+	type batch struct {
+		outs []core.Out
+		from core.Input
+	}
+	queue := []batch{{tr.Outputs, in}}
+	ran, tasks := 0, localTasks{budget: MaxLocalTaskRuns, until: e.cfg.Clock().Add(LocalTaskBudget)}
+	apply := func(from core.Input, what string) error {
+		step, err := core.ApplyWith(tr.State, from, now, e.opts)
+		if err != nil {
+			return fmt.Errorf("apply in-process %s: %w", what, err)
+		}
+		local = true
+		tr.Changed = tr.Changed || step.Changed
+		tr.Pages = append(tr.Pages, step.Pages...)
+		tr.DroppedPages = append(tr.DroppedPages, step.DroppedPages...)
+		queue = append(queue, batch{step.Outputs, from})
+		return nil
+	}
+	for len(queue) > 0 {
+		b := queue[0]
+		queue = queue[1:]
+		pending, from := e.refuseUnserved(b.outs, now), b.from
 		var task *core.ExecuteWorkflowTask
 		var res core.Message
+		var results []core.Input
 		for _, o := range pending {
 			t, isTask := o.Msg.(*core.ExecuteWorkflowTask)
 			if isTask && task == nil && ran < MaxLocalTasks && e.isLocal(t) {
 				task = t
 				continue
+			}
+			if et, ok := o.Msg.(*core.ExecuteTask); ok && e.runsTaskHere(o, et, tr.State, &tasks) {
+				result, taskEnvs, err := e.runTask(ctx, et, tr.State)
+				switch {
+				case err == nil:
+					envs = append(envs, taskEnvs...)
+					if result != nil {
+						results = append(results, *result)
+					}
+					continue
+				case !errors.Is(err, errTooLargeHere):
+					return nil, false, err
+				}
+				// Sent to an executor, below.
 			}
 			if isTask && !e.cfg.HistoryByReference {
 				// Sent, the task carries the whole history, pages included.
@@ -372,32 +415,29 @@ func (e *StateEngine) runLocal(ctx context.Context, tr *core.Transition, in core
 			}
 			envs = append(envs, env)
 		}
-		if task == nil {
-			break
-		}
-		if res == nil {
-			ran++
-			res, err = e.cfg.Local.RunWorkflowTask(task, func() (*core.ExecuteWorkflowTask, error) { return e.history.expand(ctx, task, tr.Pages) })
-			if err != nil && res == nil {
-				return nil, false, err // its history could not be read
-			}
-			res = core.FitResult(task, res, e.cfg.MaxMessageSize)
-			if shrink != nil {
-				if r, ok := core.Oversized(res, shrink); ok {
-					res = r
+		if task != nil {
+			if res == nil {
+				ran++
+				res, err = e.cfg.Local.RunWorkflowTask(task, func() (*core.ExecuteWorkflowTask, error) { return e.history.expand(ctx, task, tr.Pages) })
+				if err != nil && res == nil {
+					return nil, false, err // its history could not be read
+				}
+				res = core.FitResult(task, res, e.cfg.MaxMessageSize)
+				if shrink != nil {
+					if r, ok := core.Oversized(res, shrink); ok {
+						res = r
+					}
 				}
 			}
+			if err := apply(core.ResultInput(task, res), "workflow task "+task.TaskID); err != nil {
+				return nil, false, err
+			}
 		}
-		local = true
-		from = core.ResultInput(task, res)
-		step, err := core.ApplyWith(tr.State, from, now, e.opts)
-		if err != nil {
-			return nil, false, fmt.Errorf("apply in-process workflow task %s: %w", task.TaskID, err)
+		for _, r := range results {
+			if err := apply(r, "task result"); err != nil {
+				return nil, false, err
+			}
 		}
-		tr.Changed = tr.Changed || step.Changed
-		tr.Pages = append(tr.Pages, step.Pages...)
-		tr.DroppedPages = append(tr.DroppedPages, step.DroppedPages...)
-		pending = step.Outputs
 	}
 	return envs, local, nil
 }

@@ -84,8 +84,9 @@ func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
 	var fns []functions.Function
 	if wfs := cfg.Registry.Workflows(); len(wfs) > 0 {
 		var local functions.WorkflowRunner
+		var localTasks functions.TaskRunner
 		if !cfg.DisableFastPath {
-			local = rt.sessions
+			local, localTasks = rt.sessions, cfg.Registry
 		}
 		var serves func(string) bool
 		if rt.ownsTr {
@@ -97,7 +98,7 @@ func StartEmbedded(ctx context.Context, cfg Embedded) (*Runtime, error) {
 			}
 			serves = func(s string) bool { return services[s] }
 		}
-		eng, err := functions.NewStateEngine(functions.StateEngineConfig{Workflows: wfs, Store: rt.Store, Local: local, Events: cfg.EventSink != nil,
+		eng, err := functions.NewStateEngine(functions.StateEngineConfig{Workflows: wfs, Store: rt.Store, Local: local, LocalTasks: localTasks, Events: cfg.EventSink != nil,
 			MaxMessageSize: rt.Transport.Capabilities().MaxMessageSize, HistoryByReference: true,
 			Retention: cfg.Retention, Logger: cfg.Logger, Serves: serves})
 		if err != nil {

@@ -71,14 +71,15 @@ func (r Roles) Functions(roles []config.Role) ([]functions.Function, error) {
 				return nil, errors.New("state-engine: no workflow to serve: register workflows in the binary or name them in WEFT_WORKFLOWS")
 			}
 			var local functions.WorkflowRunner
+			var localTasks functions.TaskRunner
 			if cfg.Engine.FastPath && r.Sessions != nil && len(r.Registry.Workflows()) > 0 {
-				local = r.Sessions
+				local, localTasks = r.Sessions, r.Registry
 			}
 			var grace time.Duration
 			if !r.Transport.Capabilities().KeyedOrder {
 				grace = cfg.Engine.MissingGrace
 			}
-			fn, err = functions.NewStateEngine(functions.StateEngineConfig{Workflows: workflows, Store: r.Store, Local: local, MissingGrace: grace,
+			fn, err = functions.NewStateEngine(functions.StateEngineConfig{Workflows: workflows, Store: r.Store, Local: local, LocalTasks: localTasks, MissingGrace: grace,
 				Events: events, MaxMessageSize: maxSize, HistoryByReference: true, Retention: cfg.Engine.Retention,
 				CacheSize: cfg.Engine.StateCache, Logger: r.Logger.With("role", string(role)), Serves: r.serves(services)})
 		case config.RoleTagEngine:
