@@ -39,12 +39,12 @@ func (s *stateWrites) PutMany(ctx context.Context, writes []storage.Write) ([]ui
 }
 
 var (
-	localStep   = weft.NewTask[int, int]("LocalSvc", "step")
-	remoteStep  = weft.NewTask[int, int]("RemoteSvc", "step")
-	localFlakyStep   = weft.NewTask[int, int]("LocalFlakySvc", "step")
-	localChain  = weft.NewWorkflow[int, int]("LocalChain", "run")
-	remoteChain = weft.NewWorkflow[int, int]("RemoteChain", "run")
-	localFlaky   = weft.NewWorkflow[int, int]("LocalFlaky", "run")
+	localStep      = weft.NewTask[int, int]("LocalSvc", "step")
+	remoteStep     = weft.NewTask[int, int]("RemoteSvc", "step")
+	localFlakyStep = weft.NewTask[int, int]("LocalFlakySvc", "step")
+	localChain     = weft.NewWorkflow[int, int]("LocalChain", "run")
+	remoteChain    = weft.NewWorkflow[int, int]("RemoteChain", "run")
+	localFlaky     = weft.NewWorkflow[int, int]("LocalFlaky", "run")
 )
 
 func chainOf(step weft.TaskRef[int, int]) func(weft.Context, int) (int, error) {
