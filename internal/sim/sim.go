@@ -192,6 +192,9 @@ type Options struct {
 	// process without parked runs does (see weft.Sessions): for tests of
 	// replays, and of code changed between two tasks.
 	ReplayEveryTask bool
+	// LocalTasks gives the state engine the registry to run the tasks
+	// registered with weft.Local in its process.
+	LocalTasks bool
 }
 
 // New builds a simulator for the registry's workflows and services.
@@ -221,7 +224,11 @@ func New(t testing.TB, reg *weft.Registry, o Options) *Sim {
 	if o.FastPath {
 		local = recordingRunner{runs: s.Sessions, sim: s}
 	}
-	s.engineCfg = functions.StateEngineConfig{Workflows: reg.Workflows(), Store: s.Store, Local: local, Clock: clock,
+	var localTasks functions.TaskRunner
+	if o.LocalTasks {
+		localTasks = reg
+	}
+	s.engineCfg = functions.StateEngineConfig{Workflows: reg.Workflows(), Store: s.Store, Local: local, LocalTasks: localTasks, Clock: clock,
 		SignalMatcher: o.SignalMatcher, Events: o.Events, MaxMessageSize: o.MaxMessageSize, HistoryByReference: true}
 	eng, err := functions.NewStateEngine(s.engineCfg)
 	if err != nil {
