@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -171,6 +172,35 @@ func (i *Instance) state() (bool, string) {
 	return i.running, i.failure
 }
 
+// listen opens InstanceControl's server and the metrics', or one server
+// for both when the functions worker gave them one port: its free-port
+// finder can return the same port twice, and the instance would otherwise
+// fail to start again and again on it.
+func (i *Instance) listen() ([]*server, error) {
+	if p := i.conf.Port; p != 0 && p == i.conf.MetricsPort {
+		both := http.NewServeMux()
+		both.Handle("/", i.control.handler())
+		metrics := i.metrics.handler()
+		both.Handle("GET /{$}", metrics)
+		both.Handle("GET /metrics", metrics)
+		s, err := listen("InstanceControl and metrics", p, both)
+		if err != nil {
+			return nil, err
+		}
+		return []*server{s}, nil
+	}
+	ctl, err := listen("InstanceControl", i.conf.Port, i.control.handler())
+	if err != nil {
+		return nil, err
+	}
+	met, err := listen("metrics", i.conf.MetricsPort, i.metrics.handler())
+	if err != nil {
+		_ = ctl.ln.Close()
+		return nil, err
+	}
+	return []*server{ctl, met}, nil
+}
+
 // Run serves InstanceControl and the metrics, runs every function until
 // ctx ends, then stops cleanly: receiving stops, messages in flight get
 // RunConfig.ShutdownGrace to finish (what does not is left unacknowledged
@@ -187,15 +217,11 @@ func (i *Instance) Run(ctx context.Context) error {
 	i.started = true
 	i.mu.Unlock()
 
-	ctl, err := listen("InstanceControl", i.conf.Port, i.control.handler())
+	srvs, err := i.listen()
 	if err != nil {
 		return err
 	}
-	met, err := listen("metrics", i.conf.MetricsPort, i.metrics.handler())
-	if err != nil {
-		_ = ctl.ln.Close()
-		return err
-	}
+	ctl, met := srvs[0], srvs[len(srvs)-1]
 	i.controlAddr, i.metricsAddr = ctl.ln.Addr(), met.ln.Addr()
 	i.mu.Lock()
 	i.running = true
@@ -205,7 +231,7 @@ func (i *Instance) Run(ctx context.Context) error {
 	defer stop()
 	fail := make(chan error, len(i.workers)+3)
 	var bg, servers sync.WaitGroup
-	for _, s := range []*server{ctl, met} {
+	for _, s := range srvs {
 		servers.Go(func() {
 			if err := s.serve(); err != nil {
 				fail <- err
@@ -254,8 +280,9 @@ func (i *Instance) Run(ctx context.Context) error {
 	i.mu.Unlock()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), serverStop)
 	defer cancel()
-	ctl.shutdown(sctx)
-	met.shutdown(sctx)
+	for _, s := range srvs {
+		s.shutdown(sctx)
+	}
 	servers.Wait()
 	select {
 	case <-logDone:

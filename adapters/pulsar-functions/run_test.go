@@ -230,6 +230,35 @@ func TestWatchdogStopsRun(t *testing.T) {
 	}
 }
 
+// TestRunOnePortForBoth: the functions worker can hand out one port for
+// InstanceControl and the metrics; the instance serves both on it.
+func TestRunOnePortForBoth(t *testing.T) {
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	tr := newMemTransport(t)
+	conf := memConf("in:both")
+	conf.Port, conf.MetricsPort = port, port
+	inst, stop := runInstance(t, RunConfig{Instance: conf, Transport: tr,
+		Functions: []functions.Function{&testFn{name: "f", subs: []functions.Subscription{{Topic: "in:both"}}}}})
+	if inst.ControlAddr().String() != inst.MetricsAddr().String() {
+		t.Errorf("control on %v, metrics on %v: want one address", inst.ControlAddr(), inst.MetricsAddr())
+	}
+	client := controlClient(t, inst.ControlAddr())
+	if res, err := client.HealthCheck(context.Background(), connect.NewRequest(&emptypb.Empty{})); err != nil || !res.Msg.Success {
+		t.Errorf("HealthCheck: %v, %v", res, err)
+	}
+	if _, text := scrape(t, inst.MetricsAddr(), "/metrics"); !strings.Contains(text, "pulsar_function_processed_successfully_total") {
+		t.Errorf("the metrics on the shared port lack the processed counter:\n%.500s", text)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("Run: %v", err)
+	}
+}
+
 func TestRunFailsOnTakenPort(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", ":0")
