@@ -12,6 +12,9 @@ import (
 // arrive, within waitTimeout.
 const delay = 300 * time.Millisecond
 
+// keyedDelay delays the message that must not hold back its key.
+const keyedDelay = 8 * time.Second
+
 // granularity is how far before its time a delayed message may be handed
 // out: brokers keep delivery times in whole milliseconds.
 const granularity = time.Millisecond
@@ -46,7 +49,10 @@ func testDelayKeyed(t *testing.T, h *harness) {
 	h.requireKeyedOrder()
 	topic := h.topic()
 	sub := h.subscribe(topic, transport.SubscribeOptions{Group: "g", Keyed: true})
-	due := time.Now().Add(delay)
+	// Long enough that a loaded machine does not hold the message sent
+	// now past it (a run under the race detector beside the simulator
+	// took over 3 s to deliver it on SQS).
+	due := time.Now().Add(keyedDelay)
 	later := h.env(topic, "later", "k")
 	later.SetDeliverAt(due)
 	h.publish(later, h.env(topic, "now", "k"))
