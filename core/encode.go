@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"slices"
-	"strconv"
 )
 
 // EncodeState serializes a state for storage: the bytes json.Marshal
@@ -40,9 +38,10 @@ func encodeState(s *WorkflowState) (b []byte, spliced bool, err error) {
 		b, err = json.Marshal(s)
 		return b, false, err
 	}
-	// A placeholder is a list of one command, or a step node, whose id no
-	// data holds by chance: it carries a random tag.
-	tag := strconv.FormatUint(rand.Uint64(), 36) + strconv.FormatUint(rand.Uint64(), 36)
+	// A placeholder is a list of one command, or a step node, with an id
+	// of its own; should the rest of the state hold the same bytes, the
+	// state is encoded plainly (see below).
+	const tag = "\x00weft-splice"
 	var splices []splice
 	shallow := *s
 	shallow.Methods = make([]*MethodRun, len(s.Methods))
@@ -132,6 +131,11 @@ func encodeState(s *WorkflowState) (b []byte, spliced bool, err error) {
 		sp := &splices[k]
 		if sp.at = bytes.Index(head, sp.mark); sp.at < 0 {
 			return nil, false, fmt.Errorf("encode state of %s: a placeholder went missing", s.WorkflowID)
+		}
+		if bytes.Index(head[sp.at+len(sp.mark):], sp.mark) >= 0 {
+			// The data holds a placeholder's bytes: no telling which is which.
+			b, err = json.Marshal(s)
+			return b, false, err
 		}
 		size += sp.size
 	}

@@ -115,3 +115,28 @@ func TestEncodeStateKeptEncodings(t *testing.T) {
 		check(step, what)
 	}
 }
+
+// TestEncodeStateDataHoldingAPlaceholder: a state whose data holds the
+// bytes of a placeholder is encoded as json.Marshal encodes it.
+func TestEncodeStateDataHoldingAPlaceholder(t *testing.T) {
+	mark, err := json.Marshal([]*Command{{ID: "weft-commands-0-\x00weft-splice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := &MethodRun{ID: "run", Name: "m", Input: mark}
+	for i := range 20 {
+		run.Commands = append(run.Commands, &Command{ID: fmt.Sprintf("c-%d", i), Kind: KindTask, Name: "S.m", Input: mark})
+	}
+	s := &WorkflowState{WorkflowID: "w", WorkflowName: "W", Methods: []*MethodRun{run}}
+	got, err := EncodeState(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Fatalf("EncodeState differs from json.Marshal:\n got  %.400s\n want %.400s", got, want)
+	}
+}

@@ -103,3 +103,114 @@ func (e *StateEngine) runTask(ctx context.Context, t *core.ExecuteTask, s *core.
 	}
 	return result, envs, nil
 }
+
+// runLocal turns a transition's outputs into envelopes, running in this
+// process every workflow task whose code it has (at most MaxLocalTasks per
+// input; beyond, they go through the broker). Each local result is applied
+// with an id and instant derived from its task, so handling the same input
+// again yields the same envelopes. A workflow task whose history does not
+// fit in a message, or whose result does not, fails its method instead;
+// with shrink set (the state was too large to store), every one does.
+// local reports whether results were applied in this process.
+func (e *StateEngine) runLocal(ctx context.Context, tr *core.Transition, in core.Input, now time.Time, shrink *core.Error) (envs []core.Envelope, local bool, err error) {
+	// Each batch is the outputs of one applied input, whose envelopes
+	// take their ids from it.
+	type batch struct {
+		outs []core.Out
+		from core.Input
+	}
+	queue := []batch{{tr.Outputs, in}}
+	ran, tasks := 0, localTasks{budget: MaxLocalTaskRuns, until: e.cfg.Clock().Add(LocalTaskBudget)}
+	apply := func(from core.Input, what string) error {
+		step, err := core.ApplyWith(tr.State, from, now, e.opts)
+		if err != nil {
+			return fmt.Errorf("apply in-process %s: %w", what, err)
+		}
+		local = true
+		tr.Changed = tr.Changed || step.Changed
+		tr.Pages = append(tr.Pages, step.Pages...)
+		tr.DroppedPages = append(tr.DroppedPages, step.DroppedPages...)
+		queue = append(queue, batch{step.Outputs, from})
+		return nil
+	}
+	for len(queue) > 0 {
+		b := queue[0]
+		queue = queue[1:]
+		pending, from := e.refuseUnserved(b.outs, now), b.from
+		var task *core.ExecuteWorkflowTask
+		var res core.Message
+		var results []core.Input
+		for _, o := range pending {
+			t, isTask := o.Msg.(*core.ExecuteWorkflowTask)
+			if isTask && task == nil && ran < MaxLocalTasks && e.isLocal(t) {
+				task = t
+				continue
+			}
+			if et, ok := o.Msg.(*core.ExecuteTask); ok && e.runsTaskHere(o, et, tr.State, &tasks) {
+				result, taskEnvs, err := e.runTask(ctx, et, tr.State)
+				switch {
+				case err == nil:
+					envs = append(envs, taskEnvs...)
+					if result != nil {
+						results = append(results, *result)
+					}
+					continue
+				case !errors.Is(err, errTooLargeHere):
+					return nil, false, err
+				}
+				// Sent to an executor, below.
+			}
+			if isTask && !e.cfg.HistoryByReference {
+				// Sent, the task carries the whole history, pages included.
+				if t, err = e.history.expand(ctx, t, tr.Pages); err != nil {
+					return nil, false, err
+				}
+				o.Msg = t
+			}
+			if _, isEvent := o.Msg.(*core.Event); isEvent && !e.cfg.Events {
+				continue
+			}
+			env, err := core.BuildEnvelope(o, from.ID, from.Instant, e.cfg.Source, now)
+			if err != nil {
+				return nil, false, Permanent("output does not encode", err)
+			}
+			if size, fits := core.EnvelopeFits(env, e.cfg.MaxMessageSize); !fits {
+				if !isTask || task != nil {
+					return nil, false, Permanent(fmt.Sprintf("output %s to %s is %d bytes, over the %d-byte message limit", env.Type, env.Topic, size, e.cfg.MaxMessageSize), nil)
+				}
+				// The history the task would carry is too long for a message.
+				task, res = t, core.FailedTask(t, t.CodeVersion, core.TooLarge("the workflow task's history", size, e.cfg.MaxMessageSize))
+				continue
+			}
+			envs = append(envs, env)
+		}
+		if task != nil {
+			if res == nil {
+				ran++
+				res, err = e.cfg.Local.RunWorkflowTask(task, func() (*core.ExecuteWorkflowTask, error) { return e.history.expand(ctx, task, tr.Pages) })
+				if err != nil && res == nil {
+					return nil, false, err // its history could not be read
+				}
+				res = core.FitResult(task, res, e.cfg.MaxMessageSize)
+				if shrink != nil {
+					if r, ok := core.Oversized(res, shrink); ok {
+						res = r
+					}
+				}
+			}
+			if err := apply(core.ResultInput(task, res), "workflow task "+task.TaskID); err != nil {
+				return nil, false, err
+			}
+		}
+		for _, r := range results {
+			if err := apply(r, "task result"); err != nil {
+				return nil, false, err
+			}
+		}
+	}
+	return envs, local, nil
+}
+
+func (e *StateEngine) isLocal(t *core.ExecuteWorkflowTask) bool {
+	return e.cfg.Local != nil && e.cfg.Local.HasWorkflowCode(t)
+}
