@@ -187,33 +187,6 @@ func ProcessEnvelope(ctx context.Context, fn Function, env core.Envelope, publis
 // offers TxCommit in out's database commits its state and all its outputs
 // at once instead of publishing before and after the write.
 func ProcessEnvelopeTx(ctx context.Context, fn Function, env core.Envelope, publish Publisher, out *TxOutlet) error {
-	_, err := ProcessEnvelopeSettled(ctx, fn, env, publish, out, nil)
-	return err
-}
-
-// Settler lets a runtime acknowledge the input together with the last
-// write its handling makes, sparing a write of its own (see
-// transport.PublishAcker and transport.TxAcker). Either field may be nil.
-type Settler struct {
-	// PublishAck publishes the outputs and acknowledges the input at once.
-	// It is used for a result that has outputs and nothing else to write.
-	PublishAck func(ctx context.Context, envs ...core.Envelope) error
-	// AckTx writes the outputs and the acknowledgement inside the
-	// transaction of a result's TxCommit (in the TxOutlet's database),
-	// instead of the TxOutlet's Publish; committed is run once that
-	// transaction has committed.
-	AckTx func(ctx context.Context, tx any, envs ...core.Envelope) (committed func(), err error)
-}
-
-// ProcessEnvelopeSettled is ProcessEnvelopeTx for a runtime that can also
-// acknowledge the input with the handling's last write (settle may be
-// nil). settled reports that it did (err is then nil): the input needs no
-// acknowledgement of its own. A PublishAck whose error wraps
-// transport.ErrRedelivered counts as settled too: the input comes again.
-func ProcessEnvelopeSettled(ctx context.Context, fn Function, env core.Envelope, publish Publisher, out *TxOutlet, settle *Settler) (settled bool, err error) {
-	if settle == nil {
-		settle = &Settler{}
-	}
 	for attempt := 0; ; attempt++ {
 		res, err := fn.Handle(ctx, env)
 		if errors.Is(err, ErrConflict) && attempt < MaxConflictRetries {
@@ -222,21 +195,14 @@ func ProcessEnvelopeSettled(ctx context.Context, fn Function, env core.Envelope,
 		if err != nil {
 			if IsPermanent(err) && len(res.Outputs) > 0 {
 				if perr := publish(ctx, res.Outputs...); perr != nil {
-					return false, Unavailable(fmt.Errorf("%s: publish outputs of failed %s %s: %w", fn.Name(), env.Type, env.ID, perr))
+					return Unavailable(fmt.Errorf("%s: publish outputs of failed %s %s: %w", fn.Name(), env.Type, env.ID, perr))
 				}
 			}
-			return false, err
+			return err
 		}
 		if out != nil && res.TxCommit != nil && res.TxDomain == out.Domain {
-			var committed func()
 			err := res.TxCommit(ctx, func(ctx context.Context, tx any) error {
-				committed = nil // a previous try of the hook rolled back
 				envs := append(res.Outputs[:len(res.Outputs):len(res.Outputs)], res.After...)
-				if settle.AckTx != nil {
-					c, err := settle.AckTx(ctx, tx, envs...)
-					committed = c
-					return err
-				}
 				if len(envs) == 0 {
 					return nil
 				}
@@ -246,36 +212,19 @@ func ProcessEnvelopeSettled(ctx context.Context, fn Function, env core.Envelope,
 				continue
 			}
 			if errors.Is(err, transport.ErrMessageTooLarge) {
-				return false, Permanent("an output cannot be published", fmt.Errorf("%s: commit with outputs after %s %s: %w", fn.Name(), env.Type, env.ID, err))
+				return Permanent("an output cannot be published", fmt.Errorf("%s: commit with outputs after %s %s: %w", fn.Name(), env.Type, env.ID, err))
 			}
 			if err != nil {
-				return false, fmt.Errorf("%s: commit with outputs after %s %s: %w", fn.Name(), env.Type, env.ID, err)
-			}
-			if committed != nil {
-				committed()
+				return fmt.Errorf("%s: commit with outputs after %s %s: %w", fn.Name(), env.Type, env.ID, err)
 			}
 			if res.Done != nil {
 				res.Done()
 			}
-			return committed != nil, nil
-		}
-		if len(res.Outputs) > 0 && res.Commit == nil && len(res.After) == 0 && settle.PublishAck != nil {
-			err := settle.PublishAck(ctx, res.Outputs...)
-			switch {
-			case err == nil, errors.Is(err, transport.ErrRedelivered):
-				if res.Done != nil {
-					res.Done()
-				}
-				return true, nil
-			case errors.Is(err, transport.ErrMessageTooLarge):
-				return false, Permanent("an output cannot be published", fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err))
-			default:
-				return false, Unavailable(fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err))
-			}
+			return nil
 		}
 		if len(res.Outputs) > 0 {
 			if err := publish(ctx, res.Outputs...); err != nil {
-				return false, Unavailable(fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err))
+				return Unavailable(fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err))
 			}
 		}
 		if res.Commit != nil {
@@ -284,18 +233,18 @@ func ProcessEnvelopeSettled(ctx context.Context, fn Function, env core.Envelope,
 				continue
 			}
 			if err != nil {
-				return false, fmt.Errorf("%s: commit after %s %s: %w", fn.Name(), env.Type, env.ID, err)
+				return fmt.Errorf("%s: commit after %s %s: %w", fn.Name(), env.Type, env.ID, err)
 			}
 		}
 		if len(res.After) > 0 {
 			if err := publish(ctx, res.After...); err != nil {
-				return false, Unavailable(fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err))
+				return Unavailable(fmt.Errorf("%s: publish outputs of %s %s: %w", fn.Name(), env.Type, env.ID, err))
 			}
 		}
 		if res.Done != nil {
 			res.Done()
 		}
-		return false, nil
+		return nil
 	}
 }
 

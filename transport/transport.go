@@ -143,30 +143,3 @@ type TxPublisher interface {
 	// to combine them.
 	TxDomain() string
 }
-
-// PublishAcker is implemented by deliveries that can publish envelopes and
-// acknowledge themselves at once, in one write of the broker (pgqueue: one
-// transaction). A runtime uses it for a handler's outputs when the
-// handling writes nothing else, sparing a round trip: the envelopes are
-// published and the delivery acknowledged, or neither. An error wrapping
-// ErrRedelivered means the envelopes were published but the delivery could
-// not be settled (its message comes again, as after a failed Ack); any
-// other error leaves the delivery unsettled, to be settled as usual.
-type PublishAcker interface {
-	PublishAck(ctx context.Context, envs ...core.Envelope) error
-}
-
-// TxAcker is implemented by the deliveries of a TxPublisher whose
-// acknowledgement can be written inside a transaction of the transport's
-// database (a handle of the kind PublishTx takes), so that a state write,
-// the messages it produces and the acknowledgement of the input commit
-// together. AckTx writes envs, as PublishTx would, and the
-// acknowledgement into tx; once tx has committed, the runtime calls
-// committed, which settles the delivery as a successful Ack would, without
-// sending anything. If tx rolls back, nothing of it happened: the delivery
-// stays unsettled and is settled as usual. A claim found lost does not
-// fail AckTx: the transaction's other writes stand, and the message is
-// delivered again.
-type TxAcker interface {
-	AckTx(ctx context.Context, tx any, envs ...core.Envelope) (committed func(), err error)
-}

@@ -30,7 +30,7 @@ func (w *Worker) handle(workCtx, settleCtx context.Context, d transport.Delivery
 			return
 		}
 	}
-	settled, err := w.try(workCtx, d)
+	err := w.try(workCtx, d)
 	for delay := unavailableBackoff; functions.IsUnavailable(err) && workCtx.Err() == nil; delay = min(2*delay, maxUnavailableBackoff) {
 		// An outage is no fault of the message: keep it (and its key's
 		// lane) until the storage or broker is back, rather than spending
@@ -39,7 +39,7 @@ func (w *Worker) handle(workCtx, settleCtx context.Context, d transport.Delivery
 		select {
 		case <-workCtx.Done():
 		case <-time.After(delay):
-			settled, err = w.try(workCtx, d)
+			err = w.try(workCtx, d)
 		}
 	}
 	if w.cfg.AckOnReceipt {
@@ -57,9 +57,6 @@ func (w *Worker) handle(workCtx, settleCtx context.Context, d transport.Delivery
 		// without spending an attempt.
 		w.log.Warn("handler interrupted by shutdown; message will be redelivered", "topic", d.Topic(), "key", d.Key(), "err", err)
 		return
-	case err == nil && settled:
-		// Acknowledged with the handling's last write.
-		return
 	case err == nil:
 		settle = func() error { return d.Ack(settleCtx) }
 	case functions.IsPermanent(err):
@@ -72,13 +69,12 @@ func (w *Worker) handle(workCtx, settleCtx context.Context, d transport.Delivery
 	_ = w.settle(settleCtx, d, settle)
 }
 
-// try processes d once and tells the observer how it went. settled: d was
-// acknowledged with the handling's last write.
-func (w *Worker) try(workCtx context.Context, d transport.Delivery) (settled bool, err error) {
+// try processes d once and tells the observer how it went.
+func (w *Worker) try(workCtx context.Context, d transport.Delivery) error {
 	start := time.Now()
-	settled, err = w.process(workCtx, d)
+	err := w.process(workCtx, d)
 	w.observe(workCtx, d.Topic(), start, err)
-	return settled, err
+	return err
 }
 
 // Tries of a settlement that fails (the broker or the queue's database
@@ -127,7 +123,7 @@ const (
 
 // process runs the function contract, turning a panic anywhere in it into a
 // retryable error so the message is retried and finally dead-lettered.
-func (w *Worker) process(ctx context.Context, d transport.Delivery) (settled bool, err error) {
+func (w *Worker) process(ctx context.Context, d transport.Delivery) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			w.log.Error("handler panicked", "topic", d.Topic(), "key", d.Key(), "attempt", d.Attempt(),
@@ -136,49 +132,18 @@ func (w *Worker) process(ctx context.Context, d transport.Delivery) (settled boo
 		}
 	}()
 	if rh, ok := w.fn.(functions.RawHandler); ok {
-		return false, functions.ProcessRaw(ctx, rh, d.Body(), w.publish)
+		return functions.ProcessRaw(ctx, rh, d.Body(), w.publish)
 	}
 	if ed, ok := d.(envelopeDelivery); ok {
 		if env, ok := ed.DeliveredEnvelope(); ok {
-			return functions.ProcessEnvelopeSettled(ctx, w.fn, env, w.publish, w.txOut, w.settler(d))
+			return functions.ProcessEnvelopeTx(ctx, w.fn, env, w.publish, w.txOut)
 		}
 	}
 	env, err := core.DecodeEnvelope(d.Body())
 	if err != nil {
-		return false, err
+		return err
 	}
-	return functions.ProcessEnvelopeSettled(ctx, w.fn, env, w.publish, w.txOut, w.settler(d))
-}
-
-// settler offers the ways d can be acknowledged with the handling's last
-// write, if its transport has any: with the outputs (one write instead of
-// a publish and an ack), or inside the storage transaction. Nil when the
-// worker acknowledges on receipt.
-func (w *Worker) settler(d transport.Delivery) *functions.Settler {
-	if w.cfg.AckOnReceipt {
-		return nil
-	}
-	var s functions.Settler
-	if pa, ok := d.(transport.PublishAcker); ok {
-		s.PublishAck = func(ctx context.Context, envs ...core.Envelope) error {
-			err := pa.PublishAck(ctx, envs...)
-			if err == nil {
-				w.watch.saw(envs)
-			}
-			return err
-		}
-	}
-	if ta, ok := d.(transport.TxAcker); ok && w.txOut != nil {
-		s.AckTx = func(ctx context.Context, tx any, envs ...core.Envelope) (func(), error) {
-			committed, err := ta.AckTx(ctx, tx, envs...)
-			if err == nil {
-				// Seen before the commit, as the TxOutlet does.
-				w.watch.saw(envs)
-			}
-			return committed, err
-		}
-	}
-	return &s
+	return functions.ProcessEnvelopeTx(ctx, w.fn, env, w.publish, w.txOut)
 }
 
 // envelopeDelivery is a delivery that can hand over its envelope already

@@ -45,16 +45,13 @@
 // key back. A key's head, the first row in (ready_at, id) order, is the only
 // one that may be claimed, and only while no row of the key has been
 // delivered without being settled (in flight, or waiting out a nack's
-// backoff). A claim is one statement: it locks a window of visible rows
-// (FOR UPDATE SKIP LOCKED), claims those that may go and parks (visible_at
-// = infinity) those found waiting behind their key's head, so claims do
-// not scan them again; it parks a row only while holding a lock on the row
-// it waits behind, so the settlement that deletes that row, and then makes
-// the key's next row visible, cannot miss the park. Claims never wait for
-// a lock: a row held by another claimer is skipped. The periodic cleanup
-// releases a key whose head was deleted by hand. A claim also reports
-// whether visible rows are left and when the next hidden row falls due, so
-// a Receive that found nothing needs no second query.
+// backoff). The decisions about a key are serialized by a transaction-scoped
+// advisory lock on (group, key), which claims only try (a busy key is
+// skipped, never waited for). Rows found waiting behind their key's head
+// are parked (visible_at = infinity) so claims do not scan them again;
+// settling the head makes the next one visible (and the periodic cleanup
+// releases a key whose head was deleted by hand). A keyed claim is one
+// transaction of three round trips; an unkeyed claim is a single UPDATE.
 //
 // # Wake-ups
 //
@@ -77,9 +74,8 @@
 //
 // Within one process, publishes, nacks and releases also wake the local
 // subscriptions directly. Waiting Receive calls queue per group: an event
-// wakes one of them, and one that claims a message wakes the next if its
-// claim saw rows left, so a burst of n messages costs about n claims
-// however many consumers wait.
+// wakes one of them, and one that claims a message wakes the next, so a
+// burst of n messages costs about n+1 claims however many consumers wait.
 // Publishing notifies in every mode, so transports of different modes can
 // share the tables.
 //
@@ -91,18 +87,9 @@
 // advisory lock per topic, which creating a new group of that topic waits
 // for; publishers never wait for each other.
 //
-// A delivery can also be acknowledged together with what its handling
-// writes last (transport.PublishAcker, transport.TxAcker): PublishAck
-// publishes envelopes and acknowledges in one implicit transaction, AckTx
-// writes both into the caller's pgx.Tx. Either costs one round trip
-// instead of two, and one commit fewer per message.
-//
 // # Limits
 //
-// PostgreSQL 12 or later is required. Transports of weft releases that
-// serialized keyed claims with advisory locks (before issue 14) should not
-// share a keyed group with this one during an upgrade: a key may then stay
-// parked until the next cleanup.
+// PostgreSQL 12 or later is required.
 // Topics, keys and group names are TEXT: valid UTF-8 without NUL. Bodies are
 // BYTEA up to Config.MaxMessageSize (default 5 MiB). Delivery is
 // at-least-once; envelopes are not deduplicated by ID. A group outlives its

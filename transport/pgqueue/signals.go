@@ -5,9 +5,9 @@ import "sync"
 // signals wakes the Receive calls of this process. Waiters queue per
 // consumer group (and topic, by wakeKey) in arrival order. An event wakes
 // one waiter per group, not all of them: a waiter that then claims a message
-// wakes the next one if its claim saw more visible rows, one that finds
-// nothing does not. A burst of n messages thus costs about n claims,
-// whatever the number of waiters. Only the oldest waiter of a group (the head) keeps timers for
+// wakes the next one (there may be more), one that finds nothing does not.
+// A burst of n messages thus costs about n+1 claims, whatever the number of
+// waiters. Only the oldest waiter of a group (the head) keeps timers for
 // polls and due rows; when it leaves, the next one takes over.
 type signals struct {
 	mu     sync.Mutex

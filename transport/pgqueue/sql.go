@@ -6,53 +6,39 @@ import "strings"
 // New, so the hot path builds no strings and pgx's statement cache sees the
 // same text every time.
 //
-// Locks. Publishers take a transaction-scoped advisory lock "topic:<topic>"
-// (keyed by hashtextextended(name, installation seed)) shared, the creation
-// of a consumer group exclusive. So a message is either fanned out to a new
-// group by its publisher or, if it was retained before the first group
-// existed, adopted by that group; never neither.
+// Locks. Two kinds of transaction-scoped advisory locks, keyed by
+// hashtextextended(name, installation seed):
 //
-// The decisions about one key of a keyed group (claim its head, park the
-// rows behind it, promote the next) need no lock of their own: they rest on
-// row locks and on READ COMMITTED taking a snapshot per statement. A claim
-// judges rows it holds FOR UPDATE, and parks a row only while it holds the
-// row that keeps it waiting (its key's head, or the key's delivered row)
-// FOR KEY SHARE; a settlement deletes that row, which waits for the park to
-// commit, and promotes in a statement of its own, whose snapshot therefore
-// sees the park. Claims never wait for a lock (SKIP LOCKED): a row they
-// cannot judge now is left visible and judged by a later claim.
+//   - "topic:<topic>": publishers take it shared, the creation of a consumer
+//     group exclusive. So a message is either fanned out to a new group by
+//     its publisher or, if it was retained before the first group existed,
+//     adopted by that group; never neither.
+//   - "key:<group id>/<partition key>": serializes the decisions about one
+//     key of a keyed group (claim, park, promote). Claims only try it and
+//     skip a busy key; acks and dead-letters wait for it.
+//
+// A statement's snapshot is taken when it starts, so every lock is taken in
+// a statement of its own before the statements that rely on it.
 type queries struct {
-	lockTopicsShared, lockTopic string
+	lockTopicsShared, lockTopic, lockKey string
 
 	insert, notify string
 
 	findGroup, createGroup, adoptRetained, anyGroup string
 
-	claim, claimKeyed string
+	claim, candidates, claimKeyed, nextDue string
 
-	ack, ackMany, promote, promoteMany, nack, deadLetter, release, renew string
+	ack, promote, nack, deadLetter, release, renew string
 
 	sweepAcked, sweepDead, repair string
 }
-
-// What a claim reports besides the rows it took, for the caller to decide
-// when to look next (it replaces a query after every claim that found
-// nothing). claimMore: are there visible rows the claim did not lock (held
-// by another claimer, or beyond its window), so that another member may
-// find work now? claimDue: in how many microseconds does the next hidden
-// row (delayed, backing off, or claimed) become visible? Both read the
-// statement's snapshot.
-const (
-	claimMore = `EXISTS (SELECT 1 FROM {m} WHERE group_id = $1 AND visible_at <= now() AND id NOT IN (SELECT id FROM cand))`
-	claimDue  = `(SELECT (extract(epoch FROM min(visible_at) - now()) * 1000000)::bigint
-	FROM {m} WHERE group_id = $1 AND visible_at > now() AND visible_at < 'infinity')`
-)
 
 func newQueries(tb tables, retain bool) queries {
 	r := strings.NewReplacer("{m}", tb.messages, "{g}", tb.groups, "{dead}", tb.dead, "{acked}", tb.acked)
 	q := queries{
 		lockTopicsShared: `SELECT pg_advisory_xact_lock_shared(hashtextextended('topic:' || t, $2)) FROM unnest($1::text[]) AS t`,
 		lockTopic:        `SELECT pg_advisory_xact_lock(hashtextextended('topic:' || $1, $2))`,
+		lockKey:          `SELECT pg_advisory_xact_lock(hashtextextended('key:' || $1::bigint || '/' || $2, $3))`,
 
 		// One row per message and consumer group, or one row without a
 		// group while the topic has none (retained for the first group).
@@ -82,66 +68,47 @@ WHERE topic = $2 AND group_id IS NULL AND NOT EXISTS (SELECT 1 FROM {g} WHERE to
 
 		// Unordered claim: the oldest visible rows, skipping rows another
 		// claimer holds. A claim hides the row for the visibility timeout.
-		// The last columns tell the caller what is left (see claimInfo).
-		claim: r.Replace(`WITH cand AS MATERIALIZED (
+		claim: r.Replace(`UPDATE {m} m
+SET attempt = m.attempt + 1, visible_at = now() + $3::bigint * interval '1 microsecond', claim = $4
+FROM (
 	SELECT id FROM {m} WHERE group_id = $1 AND visible_at <= now()
 	ORDER BY visible_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
-),
-claimed AS (
-	UPDATE {m} m
-	SET attempt = m.attempt + 1, visible_at = now() + $3::bigint * interval '1 microsecond', claim = $4
-	FROM cand WHERE m.id = cand.id
-	RETURNING m.id, m.pkey, m.body, m.attempt
-),
-info AS (
-	SELECT 0::bigint AS changes, 0::bigint AS unjudged, ` + claimMore + ` AS more, ` + claimDue + ` AS due
-)
-SELECT c.id, c.pkey, c.body, c.attempt, i.changes, i.unjudged, i.more, i.due FROM claimed c, info i
-UNION ALL
-SELECT NULL, NULL, NULL, NULL, i.changes, i.unjudged, i.more, i.due FROM info i WHERE NOT EXISTS (SELECT 1 FROM claimed)`),
+) c
+WHERE m.id = c.id
+RETURNING m.id, m.pkey, m.body, m.attempt`),
 
-		// Keyed claim, in one statement. It locks a window of visible rows
-		// (cand) and judges each: a row may go if its key has no
-		// delivered-but-unsettled row (attempt > 0: in flight or waiting
-		// out a nack's backoff; busy) and it is the key's first row in
-		// (ready_at, id) order (head); a row already delivered goes again
-		// as it is, and so does a row without a key. The row's own columns
-		// are those of the locked version, the other rows' those of the
-		// statement's snapshot: a row another member claimed since is no
-		// longer visible, so it is not in cand, and the key's head in the
-		// snapshot is the row that had to go first.
-		//
-		// A row that may not go is parked (visible_at = infinity) so later
-		// claims do not scan it again, but only while the row that keeps it
-		// waiting (busy, else head) is locked FOR KEY SHARE (held; rows of
-		// cand are locked already): the settlement that deletes that row
-		// then waits for this statement to commit, and its promote sees
-		// the park. A row whose blocker is locked by someone else right now
-		// is left visible (unjudged: the caller looks again shortly). The
-		// key's true head, if found parked with nothing in flight (which
-		// only a row deleted by hand leaves behind), is made visible.
-		claimKeyed: r.Replace(`WITH cand AS MATERIALIZED (
-	SELECT id, pkey, attempt, visible_at FROM {m}
-	WHERE group_id = $1 AND visible_at <= now()
+		// Keyed claim, step 1 (in a transaction): lock a window of visible
+		// rows and try the key lock of each. Rows without a key need none.
+		candidates: r.Replace(`SELECT c.id, c.pkey = '' OR pg_try_advisory_xact_lock(hashtextextended('key:' || $1::bigint || '/' || c.pkey, $3))
+FROM (
+	SELECT id, pkey FROM {m} WHERE group_id = $1 AND visible_at <= now()
 	ORDER BY visible_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
-),
-judged AS MATERIALIZED (
-	SELECT c.id, c.visible_at,
-		CASE WHEN c.pkey = '' OR c.attempt > 0 THEN NULL ELSE (
+) c`),
+
+		// Keyed claim, step 2, with a snapshot taken after the key locks:
+		// a candidate may go if its key has no delivered-but-unsettled row
+		// (attempt > 0: in flight or waiting out a nack backoff) and it is
+		// the key's first row in (ready_at, id) order; a row already
+		// delivered goes again as it is. Other candidates are parked
+		// (visible_at = infinity) so later claims do not scan them, and the
+		// key's true head, if parked, is made visible. Settling a head
+		// promotes the next parked row (promote).
+		claimKeyed: r.Replace(`WITH cand AS MATERIALIZED (
+	SELECT m.id, m.visible_at,
+		CASE WHEN m.pkey = '' OR m.attempt > 0 THEN NULL ELSE (
 			SELECT x.id FROM {m} x
-			WHERE x.group_id = $1 AND x.pkey = c.pkey AND x.pkey <> '' AND x.attempt > 0 LIMIT 1
+			WHERE x.group_id = $1 AND x.pkey = m.pkey AND x.pkey <> '' AND x.attempt > 0 LIMIT 1
 		) END AS busy,
-		CASE WHEN c.pkey = '' OR c.attempt > 0 THEN c.id ELSE (
+		CASE WHEN m.pkey = '' OR m.attempt > 0 THEN m.id ELSE (
 			SELECT x.id FROM {m} x
-			WHERE x.group_id = $1 AND x.pkey = c.pkey AND x.pkey <> '' AND x.ready_at <= now()
+			WHERE x.group_id = $1 AND x.pkey = m.pkey AND x.pkey <> '' AND x.ready_at <= now()
 			ORDER BY x.ready_at, x.id LIMIT 1
 		) END AS head
-	FROM cand c
+	FROM {m} m
+	WHERE m.id = ANY($2::bigint[]) AND m.group_id = $1 AND m.visible_at <= now()
 ),
-verdict AS MATERIALIZED (
-	SELECT id, visible_at, head, busy, coalesce(busy, head) AS blocker,
-		busy IS NULL AND (head IS NULL OR head = id) AS go
-	FROM judged
+verdict AS (
+	SELECT id, visible_at, head, busy, busy IS NULL AND (head IS NULL OR head = id) AS go FROM cand
 ),
 pick AS (
 	SELECT id FROM verdict WHERE go ORDER BY visible_at, id LIMIT $3
@@ -152,41 +119,33 @@ claimed AS (
 	FROM pick WHERE m.id = pick.id
 	RETURNING m.id, m.pkey, m.body, m.attempt
 ),
-held AS MATERIALIZED (
-	SELECT x.id FROM {m} x
-	WHERE x.id IN (SELECT blocker FROM verdict WHERE NOT go)
-		AND x.id NOT IN (SELECT id FROM cand) AND x.visible_at < 'infinity'
-	FOR KEY SHARE SKIP LOCKED
-),
 parked AS (
 	UPDATE {m} m SET visible_at = 'infinity'
-	FROM verdict v
-	WHERE m.id = v.id AND NOT v.go
-		AND (v.blocker IN (SELECT id FROM cand) OR v.blocker IN (SELECT id FROM held))
+	FROM verdict v WHERE m.id = v.id AND NOT v.go
 	RETURNING m.id
-),
-promotable AS MATERIALIZED (
-	SELECT x.id FROM {m} x
-	WHERE x.id IN (SELECT head FROM verdict WHERE busy IS NULL AND head <> id) AND x.visible_at = 'infinity'
-	FOR UPDATE SKIP LOCKED
 ),
 promoted AS (
-	UPDATE {m} m SET visible_at = now() FROM promotable p WHERE m.id = p.id
+	UPDATE {m} m SET visible_at = now()
+	WHERE m.id IN (SELECT head FROM verdict WHERE busy IS NULL AND head <> id) AND m.visible_at = 'infinity'
 	RETURNING m.id
 ),
-info AS (
-	SELECT (SELECT count(*) FROM parked) + (SELECT count(*) FROM promoted) AS changes,
-		(SELECT count(*) FROM verdict WHERE NOT go) - (SELECT count(*) FROM parked) AS unjudged,
-		(SELECT count(*) FROM verdict WHERE go) > (SELECT count(*) FROM claimed) OR ` + claimMore + ` AS more,
-		` + claimDue + ` AS due
+changes AS (
+	SELECT (SELECT count(*) FROM parked) + (SELECT count(*) FROM promoted) AS n
 )
-SELECT c.id, c.pkey, c.body, c.attempt, i.changes, i.unjudged, i.more, i.due FROM claimed c, info i
+SELECT c.id, c.pkey, c.body, c.attempt, changes.n FROM claimed c, changes
 UNION ALL
-SELECT NULL, NULL, NULL, NULL, i.changes, i.unjudged, i.more, i.due FROM info i WHERE NOT EXISTS (SELECT 1 FROM claimed)`),
+SELECT NULL, NULL, NULL, NULL, changes.n FROM changes WHERE NOT EXISTS (SELECT 1 FROM claimed)`),
 
-		// Makes the first row of a key visible if it was parked. Run after
-		// the key's head was deleted, in a statement of its own (see
-		// queries).
+		// After an empty claim: are there visible rows (held by another
+		// claimer right now), and in how many microseconds does the next
+		// hidden row (delayed, backing off, or claimed) become visible?
+		nextDue: r.Replace(`SELECT
+	EXISTS (SELECT 1 FROM {m} WHERE group_id = $1 AND visible_at <= now()),
+	(SELECT (extract(epoch FROM min(visible_at) - now()) * 1000000)::bigint
+	 FROM {m} WHERE group_id = $1 AND visible_at > now() AND visible_at < 'infinity')`),
+
+		// Makes the first row of a key visible if it was parked. Run under
+		// the key lock after the key's head was deleted.
 		promote: r.Replace(`WITH p AS (
 	UPDATE {m} m SET visible_at = now()
 	WHERE m.id = (

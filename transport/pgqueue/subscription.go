@@ -136,12 +136,8 @@ func (s *subscription) Receive(ctx context.Context) (transport.Delivery, error) 
 		case err != nil:
 			return nil, err
 		case res.delivery != nil:
-			if res.more {
-				// Let the next waiter look. A message published
-				// meanwhile wakes one by itself (and a wake that came
-				// while this one claimed is handed on when it leaves).
-				sig.wakeGroup(s.wake, s.group.id)
-			}
+			// There may be more: let the next waiter look.
+			sig.wakeGroup(s.wake, s.group.id)
 			return res.delivery, nil
 		case res.changed:
 			contended = 0

@@ -57,7 +57,6 @@ func Run(t *testing.T, newTransport func(t *testing.T) transport.Transport) {
 		{"NackBackoffRespected", testNackBackoffRespected},
 		{"DurableRestart", testDurableRestart},
 		{"DurableUnackedRedelivered", testDurableUnackedRedelivered},
-		{"PublishAck", testPublishAck},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
